@@ -1,0 +1,1 @@
+"""Native Python implementations of the benchmarked GRN inference methods."""
