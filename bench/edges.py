@@ -54,7 +54,7 @@ def empty_edges() -> pd.DataFrame:
 
 def standardize(df: pd.DataFrame, source: str = "edge table") -> pd.DataFrame:
     """Map known column names onto the schema, check types, and (re)rank."""
-    lower = {c.lower().replace("_", "").replace(" ", ""): c for c in df.columns}
+    lower = {str(c).lower().replace("_", "").replace(" ", ""): c for c in df.columns}
     cols = {}
     for key, aliases in _ALIASES.items():
         for a in aliases:

@@ -104,7 +104,7 @@ def test_grn_bad_input(tmp_path):
         check_bipartite(cyc)
     with pytest.raises(BenchError, match="absent from the data"):
         check_genes(cyc, ["a", "b"])
-    (tmp_path / "bad.csv").write_text("foo,bar\n1,2\n")
+    (tmp_path / "bad.csv").write_text("only_one_column\na\nb\n")
     with pytest.raises(BenchError):
         read_edges(tmp_path / "bad.csv")
     with pytest.raises(BenchError, match="not found"):
