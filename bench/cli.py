@@ -33,8 +33,12 @@ app = typer.Typer(
 
 # Order = order in `bench --help`.
 COMMAND_MODULES = [
+    "bench.commands.run",
     "bench.commands.datasets",
     "bench.commands.grn",
+    "bench.commands.simulate",
+    "bench.commands.methods",
+    "bench.commands.report",
 ]
 
 for _mod in COMMAND_MODULES:

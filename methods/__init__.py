@@ -1,0 +1,20 @@
+"""GRN inference methods: the registry, the contract checks and the execution layer.
+
+>>> import methods
+>>> sorted(methods.all_methods())                                   # doctest: +SKIP
+['cespgrn', 'genie3', 'grnboost2', 'leap', 'pidc', 'ppcor', 'scode', 'sincerities']
+>>> runs = methods.run_methods(adata, ["pidc", "genie3"], preset={"genie3": "fast"}, timeout=3600)  # doctest: +SKIP
+>>> methods.records_table(runs)                                     # doctest: +SKIP
+
+A method is ``infer(adata, *, pseudotime=None, tfs=None, seed=0, **params) -> edges`` plus a
+:class:`MethodInfo`; add one with :func:`register`, a ``bench.methods`` entry point, or
+:func:`load_method_file`. :func:`check_method` runs the contract checks on it.
+"""
+
+from methods.base import Method, MethodInfo, all_methods, get_method, load_method_file, register
+from methods.contract import check_method, make_tiny_dataset
+from methods.execution import MethodRun, records_table, resolve_pseudotime, run_isolated, run_methods, save_runs
+
+__all__ = ["Method", "MethodInfo", "MethodRun", "all_methods", "check_method", "get_method", "load_method_file",
+           "make_tiny_dataset", "records_table", "register", "resolve_pseudotime", "run_isolated", "run_methods",
+           "save_runs"]

@@ -111,7 +111,8 @@ def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, par
     # Contiguous chunks, a few per worker: enough to balance uneven per-target costs, few enough to ship X rarely.
     n_chunks = max(1, min(len(tgt_idx), n_jobs * 4))
     chunks = [c.tolist() for c in np.array_split(np.asarray(tgt_idx), n_chunks) if len(c)]
-    if n_jobs == 1:
+    # Small problems: starting worker processes costs more than the fits.
+    if n_jobs == 1 or len(tgt_idx) * X.shape[0] * len(reg_idx) < 5_000_000:
         results = [_fit_chunk(kind, X, reg_idx, c, params, seed) for c in chunks]
     else:
         results = Parallel(n_jobs=n_jobs, backend="loky")(

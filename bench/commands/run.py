@@ -1,0 +1,51 @@
+"""``bench run``: the whole benchmark, end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def _split(value: Optional[str]) -> Optional[list[str]]:
+    return [v.strip() for v in value.split(",") if v.strip()] if value else None
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("run")
+    def run_cmd(
+        dataset: Optional[str] = typer.Option(None, "--dataset", help="bonemarrow, pbmc68k-reduced, h5ad:PATH, 10x:DIR"),
+        preset: Optional[str] = typer.Option(None, "--preset", help="default (2-core CPU, ~30 min) | paper | smoke"),
+        methods: Optional[str] = typer.Option(None, "--methods", help="comma-separated (default: all eight)"),
+        sources: Optional[str] = typer.Option(None, "--sources", help="data to run methods on: groundgan,real,scgan"),
+        executor: Optional[str] = typer.Option(None, "--executor", help="native (default) | docker (BEELINE images)"),
+        device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda (for the GAN)"),
+        scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786"),
+        out: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/<dataset>-<preset>-seed<N>)"),
+        seed: Optional[int] = typer.Option(None, "--seed", help="seed of everything (default 0)"),
+        config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys as these flags"),
+        force: list[str] = typer.Option([], "--force", help="recompute a stage and what depends on it (repeatable): "
+                                        "data, grn, groundgan, scgan, simulate, pseudotime, infer, score, report, all"),
+        quiet: bool = typer.Option(False, "--quiet", help="no progress output"),
+    ) -> None:
+        """Run the whole benchmark: prepare data, build the control GRNs, train GRouNdGAN and scGAN, simulate,
+        run the inference methods on simulated and real cells, score, and write the leaderboard and report.
+
+        Every stage is cached by a hash of its inputs: re-running a finished run takes seconds, and re-running
+        an interrupted one resumes where it stopped.
+
+        \b
+        Examples:
+          bench run --dataset bonemarrow
+          bench run --dataset bonemarrow --preset smoke --out runs/smoke
+          bench run --dataset bonemarrow --methods pidc,genie3 --force infer
+          bench run --config my_run.toml --seed 1
+        """
+        from bench.config import load_config
+        from bench.pipeline import run_pipeline
+
+        cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
+                          executor=executor, device=device, scheduler=scheduler,
+                          out=str(out) if out else None, seed=seed)
+        run_pipeline(cfg, force=force, quiet=quiet)

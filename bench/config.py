@@ -1,0 +1,163 @@
+"""Run configuration: presets, TOML files and the config hash.
+
+A config file is equivalent to the flags of ``bench run``: every field of :class:`RunConfig` can be set in it
+(top-level keys), and flags given on the command line override the file. The resolved config is written to the
+run directory as ``config.toml``.
+
+Presets (``--preset``):
+
+- ``smoke``: 100 genes, a simulator trained for seconds, 300 cells per source, cheap method, GRNBoost2 and
+  realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean nothing.
+- ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
+  simulator's CPU preset, and the methods' ``fast`` presets (fewer GENIE3 trees; the TF list is given to the
+  methods that accept one). Every deviation is recorded with each result.
+- ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, BEELINE's method defaults,
+  no TF list for the methods); meant for a GPU and hours of CPU for the methods.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from bench.errors import BenchError
+
+ALL_METHODS = ["genie3", "grnboost2", "ppcor", "pidc", "leap", "scode", "sincerities", "cespgrn"]
+SOURCES = ["groundgan", "real", "scgan"]
+
+
+@dataclass
+class RunConfig:
+    dataset: str = "bonemarrow"
+    preset: str = "default"
+    seed: int = 0
+    methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
+    sources: list[str] = field(default_factory=lambda: list(SOURCES))
+    executor: str = "native"  # native | docker
+    device: str = "auto"  # auto | cpu | cuda
+    scheduler: str | None = None  # dask scheduler address; None = a local cluster
+    out: str | None = None
+    # data and GRN
+    n_genes: int | None = None
+    k: int = 10
+    # simulator
+    simulator_preset: str | None = None
+    simulator_overrides: dict[str, Any] = field(default_factory=dict)
+    n_cells: int | None = None  # simulated cells; default = training cells
+    # methods
+    method_preset: str | None = None
+    method_params: dict[str, dict[str, Any]] = field(default_factory=dict)
+    give_tfs: bool | None = None  # pass the TF list to methods that accept one
+    method_timeout: float = 1800.0
+    method_memory_gb: float = 8.0
+    n_workers: int | None = None
+    grn_params: dict[str, Any] | None = None  # GRNBoost2 overrides for the reference GRN (smoke only)
+    real_cells: int | None = None  # subsample the real training cells given to the methods (None = all)
+    # scoring
+    realism_rf_trees: int | None = None
+    realism_max_cells: int | None = None
+    k_max: int = 10
+    knockout_tfs: int = 5
+    knockout_cells: int = 1000
+
+    def resolved(self) -> "RunConfig":
+        """Fill the preset's values into the fields left unset."""
+        p = PRESETS.get(self.preset)
+        if p is None:
+            raise BenchError(f"unknown preset {self.preset!r}.", f"Choose one of {', '.join(PRESETS)}.")
+        c = RunConfig(**asdict(self))
+        for key, val in p.items():
+            if getattr(c, key) is None:
+                setattr(c, key, val)
+        unknown = sorted(set(c.methods) - set(_known_methods()))
+        if unknown:
+            raise BenchError(f"unknown method(s): {', '.join(unknown)}.",
+                             f"Choose from: {', '.join(_known_methods())} (see `bench methods list`).")
+        bad = sorted(set(c.sources) - set(SOURCES))
+        if bad:
+            raise BenchError(f"unknown source(s): {', '.join(bad)}.", f"Choose from {', '.join(SOURCES)}.")
+        if c.executor not in ("native", "docker"):
+            raise BenchError(f"unknown executor {c.executor!r}.", "Use native or docker.")
+        if c.device not in ("auto", "cpu", "cuda"):
+            raise BenchError(f"unknown device {c.device!r}.", "Use auto, cpu or cuda.")
+        return c
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def hash(self) -> str:
+        d = self.as_dict()
+        d.pop("out", None)
+        d.pop("scheduler", None)
+        d.pop("device", None)
+        return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {"n_genes": 100, "simulator_preset": "smoke", "method_preset": "smoke", "give_tfs": True,
+              "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
+              "realism_rf_trees": 50, "realism_max_cells": 200},
+    "default": {"n_genes": 300, "simulator_preset": "default", "method_preset": "fast", "give_tfs": True,
+                "grn_params": {}, "realism_rf_trees": 1000},
+    "paper": {"n_genes": 1000, "simulator_preset": "paper", "method_preset": "beeline", "give_tfs": False,
+              "grn_params": {}, "realism_rf_trees": 1000},
+}
+
+
+def _known_methods() -> list[str]:
+    try:
+        from methods.base import all_methods
+
+        return sorted(all_methods())
+    except Exception:  # registry import problems surface elsewhere with a better message
+        return list(ALL_METHODS)
+
+
+def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
+    """Read a TOML config (optional) and apply the non-None overrides (the CLI flags)."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.exists():
+            raise BenchError(f"config file not found: {path}.", "Check the path given to --config.")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise BenchError(f"config file {path} is not valid TOML: {exc}.", "Fix the syntax.") from None
+    names = {f.name for f in fields(RunConfig)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        raise BenchError(f"config file has unknown key(s): {', '.join(unknown)}.",
+                         f"Valid keys: {', '.join(sorted(names))}.")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return RunConfig(**data)
+    except TypeError as exc:
+        raise BenchError(f"bad config: {exc}.", "See `bench run --help`.") from None
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return json.dumps(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def to_toml(cfg: RunConfig) -> str:
+    """TOML text of a config; ``None`` values are left out (TOML has no null)."""
+    lines = ["# grn-bench run configuration (resolved). Re-run with: bench run --config config.toml"]
+    for k, v in cfg.as_dict().items():
+        if v is not None:
+            lines.append(f"{k} = {_toml_value(v)}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,109 @@
+"""scGAN baseline: the stage-1 WGAN-GP of GRouNdGAN alone, generating every gene, with no GRN.
+
+It uses the ``cc_*`` keys of a GRouNdGAN preset (same networks, schedule and named deviations), so that
+"GRouNdGAN without the imposed GRN" is compared like for like.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from bench import io as bio
+from bench.errors import BenchError
+from simulators import base
+from simulators.groundgan.model import WGANStage1, _prepare_validation
+from simulators.groundgan.presets import get_preset
+from simulators.groundgan.training import KnnMixing, config_hash, env_threads, remaining_deadline
+
+
+class ScGAN:
+    """WGAN-GP simulator of all genes (the paper's scGAN baseline).
+
+    >>> sim = ScGAN(preset="default", seed=0).fit(train).generate(1000, seed=0)
+    """
+
+    name = "scgan"
+
+    def __init__(self, preset="default", seed: int = 0, device="auto"):
+        self.cfg = get_preset(preset)
+        self.seed = int(seed)
+        self.device = base.resolve_device(device)
+        self.gen = None
+        self.info: dict = {}
+
+    def _build(self, n_genes: int, library: float) -> None:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            self.stage = WGANStage1(n_genes, self.cfg, library, self.device)
+        self.library_size = library
+
+    def fit(self, train_adata, validation=None, checkpoint_dir=None, progress: bool = True,
+            max_minutes: float | None = None) -> "ScGAN":
+        """Train (resumable from ``checkpoint_dir``); ``max_minutes`` bounds the wall time."""
+        env_threads()
+        t0 = time.monotonic()
+        X = base.dense_matrix(train_adata, "training data")
+        self.genes = [str(g) for g in train_adata.var_names]
+        L = base.library_size(X)
+        Xv = _prepare_validation(X, validation, self.genes, L, False, self.cfg, self.seed)
+        scorer = KnnMixing(Xv) if self.cfg["eval_every"] else None
+        self._build(len(self.genes), L)
+        fp = config_hash({"cfg": self.cfg, "seed": self.seed, "data": base.sha256_array(X), "genes": self.genes,
+                          "val": base.sha256_array(Xv), "model": self.name})
+        rng = torch.Generator(device=self.device).manual_seed(self.seed)
+        Xt = torch.from_numpy(np.ascontiguousarray(X)).to(self.device)
+        self.gen = self.stage.train(Xt, scorer=scorer, rng=rng, checkpoint_dir=Path(checkpoint_dir) if checkpoint_dir
+                                    else None, fingerprint=fp, progress=progress,
+                                    deadline=remaining_deadline(t0, max_minutes, 1.0), name="scgan")
+        loop = self.stage.loop
+        self.info = {"steps": loop.step, "best_step": loop.best_step,
+                     "val_score": loop.best_score if scorer else None,
+                     "fit_seconds": round(time.monotonic() - t0, 1), "library_size": L}
+        return self
+
+    def generate(self, n_cells: int, seed: int = 0):
+        if self.gen is None:
+            raise BenchError("the simulator is not fitted.", "Call fit() or ScGAN.load() first.")
+        if int(n_cells) <= 0:
+            raise BenchError(f"number of cells must be positive, got {n_cells}.")
+        cells = self.stage.sample(self.gen, int(n_cells), seed=int(seed))
+        prov = {"name": self.name, "version": base.SIMULATOR_VERSION, "preset": self.cfg["preset"],
+                "params": self.cfg, "fit_seed": self.seed, "seed": int(seed), "n_cells": int(n_cells),
+                "library_size": self.library_size, "training": self.info, "versions": base.versions()}
+        return base.make_anndata(cells, self.genes, "sim", prov)
+
+    def save(self, path) -> Path:
+        if self.gen is None:
+            raise BenchError("the simulator is not fitted.")
+        path = Path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        with bio.atomic_path(path / "model.pt", suffix=".pt") as tmp:
+            torch.save({"gen": self.gen.state_dict()}, tmp)
+        bio.write_json(path / "simulator.json", {"name": self.name, "cfg": self.cfg, "seed": self.seed,
+                                                 "genes": self.genes, "library_size": self.library_size,
+                                                 "info": self.info})
+        return path
+
+    @classmethod
+    def load(cls, path, device="auto") -> "ScGAN":
+        path = Path(path)
+        if not (path / "simulator.json").exists():
+            raise BenchError(f"no saved scGAN model in {path}.")
+        meta = json.loads((path / "simulator.json").read_text())
+        if meta.get("name") != cls.name:
+            raise BenchError(f"{path} holds a {meta.get('name')!r} model, not {cls.name!r}.")
+        cfg = dict(meta["cfg"]); cfg.pop("preset", None)
+        model = cls(preset={"preset": "paper", **cfg}, seed=meta["seed"], device=device)
+        model.cfg = meta["cfg"]
+        model.genes = meta["genes"]
+        model._build(len(model.genes), meta["library_size"])
+        model.gen = model.stage.gen
+        model.gen.load_state_dict(torch.load(path / "model.pt", map_location=model.device, weights_only=True)["gen"])
+        model.gen.eval()
+        model.info = meta.get("info", {})
+        return model

@@ -1,0 +1,123 @@
+"""`bench run` end to end with the smoke preset: outputs, caching, resume, determinism, bad input."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+
+import pandas as pd
+import pytest
+
+from bench.cli import main
+from bench.config import ALL_METHODS, PRESETS, RunConfig, load_config, to_toml
+from bench.errors import BenchError
+from bench.pipeline import STAGES, downstream
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    from bench import settings
+    from conftest import DEFAULT_DATA
+
+    if not (settings.data_dir / "bonemarrow_paul15.h5ad").exists() and not DEFAULT_DATA.exists():
+        pytest.skip("real data not found: set BENCH_DATA_DIR")
+    old = (settings._cache_dir, settings._data_dir)
+    settings._cache_dir = str(tmp_path_factory.mktemp("smoke-cache"))
+    if not (settings.data_dir / "bonemarrow_paul15.h5ad").exists():
+        settings._data_dir = str(DEFAULT_DATA)
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    t = time.perf_counter()
+    code = main(["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet"])
+    first = time.perf_counter() - t
+    yield out, code, first, settings.cache_dir
+    settings._cache_dir, settings._data_dir = old
+
+
+def test_smoke_run_outputs(smoke_run):
+    out, code, first, _ = smoke_run
+    assert code == 0
+    for f in ("config.toml", "manifest.json", "leaderboard.parquet", "report.html", "curves.parquet",
+              "realism.json", "knockout.parquet"):
+        assert (out / f).exists(), f
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    assert len(lb) == len(ALL_METHODS) * 3 * 2  # methods x sources x controls
+    assert set(lb["simulator"]) == {"groundgan", "real", "scgan"}
+    assert set(lb["ground_truth"]) == {"pos-control", "neg-control"}
+    assert set(lb["status"]) <= {"ok", "failed", "timeout"}
+    assert (lb["status"] == "ok").sum() >= len(lb) - 6  # at most one method may fail in the smoke setting
+    ok = lb[lb["status"] == "ok"]
+    assert ok["auprc"].between(0, 1).all() and (ok["universe"] == "imposed").all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["stage_seconds"]) == set(STAGES)
+    assert manifest["paper_comparison"]["claims"]
+    html = (out / "report.html").read_text()
+    assert "<table" in html and "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_rerun_is_cached_and_identical(smoke_run):
+    out, _, first, _ = smoke_run
+    before = pd.read_parquet(out / "leaderboard.parquet")
+    assert main(["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert all(manifest["stage_cached"][s] for s in STAGES)
+    # recompute the scores from the cached inference: same seed, same numbers
+    assert main(["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet",
+                 "--force", "score"]) == 0
+    after = pd.read_parquet(out / "leaderboard.parquet")
+    cols = ["method", "simulator", "ground_truth", "auprc", "auroc", "epr", "precision_at_k"]
+    key = ["method", "simulator", "ground_truth"]
+    pd.testing.assert_frame_equal(before[cols].sort_values(key).reset_index(drop=True),
+                                  after[cols].sort_values(key).reset_index(drop=True))
+
+
+def test_resume_recomputes_only_what_is_missing(smoke_run):
+    out, *_ = smoke_run
+    victim = out / "infer" / "real" / "PPCOR"
+    edges_before = pd.read_parquet(victim / "edges.parquet")
+    other = out / "infer" / "groundgan" / "PIDC" / "record.json"
+    mtime = other.stat().st_mtime
+    # as if the run had been killed while PPCOR ran on the real cells
+    shutil.rmtree(victim)
+    (out / "infer" / "_stage.json").unlink()
+    assert main(["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet"]) == 0
+    assert other.stat().st_mtime == mtime  # finished methods were not re-run
+    pd.testing.assert_frame_equal(pd.read_parquet(victim / "edges.parquet"), edges_before)  # seeded
+
+
+def test_force_marks_downstream():
+    assert downstream(["simulate"]) == {"simulate", "pseudotime", "infer", "score", "report"}
+    assert downstream(["data"]) == set(STAGES)
+
+
+def test_config_toml_round_trip(tmp_path):
+    cfg = load_config(None, dataset="bonemarrow", preset="smoke", seed=3)
+    p = tmp_path / "c.toml"
+    p.write_text(to_toml(cfg))
+    again = load_config(p)
+    assert again.hash() == cfg.hash() and again.seed == 3
+    assert load_config(p, seed=4).seed == 4  # flags override the file
+    assert set(PRESETS) == {"smoke", "default", "paper"}
+
+
+@pytest.mark.parametrize("args,msg", [
+    (["--methods", "pidc,nosuch"], "unknown method"),
+    (["--dataset", "nosuch"], "unknown dataset"),
+    (["--preset", "huge"], "unknown preset"),
+    (["--config", "/nonexistent/c.toml"], "config file not found"),
+    (["--force", "everything"], "unknown stage"),
+])
+def test_bad_input(args, msg, tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["run", "--out", str(out), "--quiet", *args])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and msg in err and len(err.splitlines()) == 1
+    assert not (out / "leaderboard.parquet").exists()
+
+
+def test_config_unknown_key(tmp_path):
+    p = tmp_path / "c.toml"
+    p.write_text('dataset = "bonemarrow"\nwat = 1\n')
+    with pytest.raises(BenchError, match="unknown key"):
+        load_config(p)
+    assert RunConfig().preset == "default"
