@@ -77,7 +77,9 @@ def curve_figure(curves: pd.DataFrame, curve: str, colors: dict) -> str | None:
         for method, g in sub.groupby("method", sort=True):
             g = g.sort_values("x")
             if curve == "pr":
-                ax.step(g["x"], g["y"], where="post", color=colors.get(method), lw=1.4, label=label(method))
+                # Straight segments, not steps: the last segment of a curve is often one block of tied (zero)
+                # scores, whose expected precision falls linearly; a step would draw it as a box.
+                ax.plot(g["x"], g["y"], color=colors.get(method), lw=1.4, label=label(method))
             else:
                 ax.plot(g["x"], g["y"], marker="o", ms=3, color=colors.get(method), lw=1.4, label=label(method))
         base = sub.groupby("x")["baseline"].mean().sort_index()

@@ -76,3 +76,42 @@ def make_counts(n_cells=300, n_genes=60, n_tfs=8, seed=0, density=0.3):
 @pytest.fixture
 def synthetic():
     return make_counts()
+
+
+def average_precision(edges, truth, universe):
+    """AP of an edge table's weights over `universe` (ordered pairs; missing pairs score 0) against `truth`.
+
+    Returns (average precision, positive rate = the AP of a random ranking).
+    """
+    from sklearn.metrics import average_precision_score
+
+    score = dict(zip(zip(edges["regulator"], edges["target"]), edges["weight"]))
+    y = np.array([p in truth for p in universe])
+    return average_precision_score(y, [score.get(p, 0.0) for p in universe]), y.mean()
+
+
+def beeline_dir():
+    """BEELINE's example folder under the data dir (BENCH_DATA_DIR or ../shared/data); may not exist."""
+    from bench import settings
+
+    return settings.data_dir / "beeline_example"
+
+
+def beeline_example():
+    """BEELINE's example: (AnnData cells x genes float32, truth without self-pairs, all ordered non-self pairs).
+
+    Skips the test when ExpressionData.csv is missing.
+    """
+    import anndata as ad
+    import pandas as pd
+
+    d = beeline_dir()
+    if not (d / "ExpressionData.csv").exists():
+        pytest.skip(f"BEELINE example not found in {d}")
+    expr = pd.read_csv(d / "ExpressionData.csv", index_col=0)
+    adata = ad.AnnData(expr.T.to_numpy(dtype=np.float32))
+    adata.var_names, adata.obs_names = list(expr.index), list(expr.columns)
+    ref = pd.read_csv(d / "refNetwork.csv")
+    truth = {(a, b) for a, b in zip(ref["Gene1"], ref["Gene2"]) if a != b}
+    universe = [(a, b) for a in adata.var_names for b in adata.var_names if a != b]
+    return adata, truth, universe

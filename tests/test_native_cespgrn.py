@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.covariance import graphical_lasso
-from sklearn.metrics import average_precision_score
 
 from bench.errors import BenchError
-from conftest import make_counts
+from conftest import average_precision, beeline_example, make_counts
 from methods.native import cespgrn as ce
-
-
-def _ap(edges, truth, universe):
-    score = dict(zip(zip(edges["regulator"], edges["target"]), edges["weight"]))
-    y = np.array([p in truth for p in universe])
-    return average_precision_score(y, [score.get(p, 0.0) for p in universe]), y.mean()
 
 
 def test_weighted_kendall_tau_equals_definition():
@@ -109,23 +101,13 @@ def test_planted_edges_above_random_and_deterministic():
     adata, tfs, truth = make_counts(n_cells=150, n_genes=30, n_tfs=8, seed=0)
     edges = ce.infer(adata, tfs=tfs)
     universe = [(a, b) for a in tfs for b in adata.var_names if a != b]
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > 1.3 * base, (ap, base)
     pd.testing.assert_frame_equal(edges, ce.infer(adata, tfs=tfs, seed=0))
 
 
 def test_beeline_example_above_random():
-    from bench import settings
-
-    d = settings.data_dir / "beeline_example"
-    if not (d / "ExpressionData.csv").exists():
-        pytest.skip(f"BEELINE example not found in {d}")
-    expr = pd.read_csv(d / "ExpressionData.csv", index_col=0)
-    adata = ad.AnnData(expr.T.to_numpy(dtype=np.float32))
-    adata.var_names, adata.obs_names = list(expr.index), list(expr.columns)
-    ref = pd.read_csv(d / "refNetwork.csv")
-    truth = {(a, b) for a, b in zip(ref["Gene1"], ref["Gene2"]) if a != b}
-    universe = [(a, b) for a in adata.var_names for b in adata.var_names if a != b]
+    adata, truth, universe = beeline_example()
     edges = ce.infer(adata, **ce.INFO.presets["fast"])
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > base, (ap, base)

@@ -8,10 +8,9 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import average_precision_score
 
 from bench.errors import BenchError
-from conftest import make_counts
+from conftest import average_precision, beeline_dir, beeline_example, make_counts
 from methods.native import leap
 
 
@@ -36,12 +35,6 @@ def _brute_mac(X, max_lag=0.33):
                     best = c
             out[a, b] = best
     return out
-
-
-def _ap(edges, truth, universe):
-    score = dict(zip(zip(edges["regulator"], edges["target"]), edges["weight"]))
-    y = np.array([p in truth for p in universe])
-    return average_precision_score(y, [score.get(p, 0.0) for p in universe]), y.mean()
 
 
 def test_equals_bruteforce_definition():
@@ -106,7 +99,7 @@ def test_planted_lagged_edges_above_random_and_deterministic():
     order = rng.permutation(adata.n_obs)  # the method must sort by pseudotime itself
     edges = leap.infer(adata[order].copy(), pseudotime=pt[order], tfs=tfs)
     universe = [(a, b) for a in tfs for b in adata.var_names if a != b]
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > 2 * base, (ap, base)
     pd.testing.assert_frame_equal(edges, leap.infer(adata[order].copy(), pseudotime=pt[order], tfs=tfs, seed=3))
 
@@ -116,28 +109,18 @@ def test_make_counts_planted_edges_above_random():
     pt = np.random.default_rng(0).permutation(adata.n_obs).astype(float)  # no time structure: lag 0 carries it
     edges = leap.infer(adata, pseudotime=pt, tfs=tfs)
     universe = [(a, b) for a in tfs for b in adata.var_names if a != b]
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > 1.3 * base, (ap, base)
 
 
 def test_beeline_example_two_trajectories():
-    from bench import settings
-
-    d = settings.data_dir / "beeline_example"
-    if not (d / "ExpressionData.csv").exists():
-        pytest.skip(f"BEELINE example not found in {d}")
-    expr = pd.read_csv(d / "ExpressionData.csv", index_col=0)
-    pt = pd.read_csv(d / "PseudoTime.csv", index_col=0).loc[expr.columns]
-    adata = ad.AnnData(expr.T.to_numpy(dtype=np.float32))
-    adata.var_names, adata.obs_names = list(expr.index), list(expr.columns)
+    adata, truth, universe = beeline_example()
+    pt = pd.read_csv(beeline_dir() / "PseudoTime.csv", index_col=0).loc[adata.obs_names]
     edges = leap.infer(adata, pseudotime=pt.to_numpy(dtype=float))
     # BEELINE merges trajectories by the per-edge maximum |score|
     per = [leap.infer(adata, pseudotime=pt.iloc[:, k].to_numpy(dtype=float)) for k in range(2)]
     both = pd.concat(per).groupby(["regulator", "target"])["weight"].max()
     merged = edges.set_index(["regulator", "target"])["weight"]
     pd.testing.assert_series_equal(merged.sort_index(), both.sort_index(), check_names=False)
-    ref = pd.read_csv(d / "refNetwork.csv")
-    truth = {(a, b) for a, b in zip(ref["Gene1"], ref["Gene2"]) if a != b}
-    universe = [(a, b) for a in adata.var_names for b in adata.var_names if a != b]
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > base, (ap, base)

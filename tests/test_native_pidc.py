@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import math
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sklearn.metrics import average_precision_score
 
-from conftest import make_counts
+from conftest import average_precision, beeline_example, make_counts
 from methods.native import _pidc_reference as ref
 from methods.native import pidc
 
@@ -42,12 +40,6 @@ def _bayesian_blocks_literal(x):
             break
         ind = last[ind - 2]
     return np.array([edges[c - 1] for c in cps])
-
-
-def _ap(edges, truth, universe):
-    score = dict(zip(zip(edges["regulator"], edges["target"]), edges["weight"]))
-    y = np.array([p in truth for p in universe])
-    return average_precision_score(y, [score.get(p, 0.0) for p in universe]), y.mean()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -135,24 +127,14 @@ def test_planted_edges_above_random_and_deterministic():
     adata, tfs, truth = make_counts(n_cells=300, n_genes=40, n_tfs=6, seed=0)
     edges = pidc.infer(adata, tfs=tfs)
     universe = [(a, b) for a in tfs for b in adata.var_names if a != b]
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > 1.3 * base, (ap, base)
     pd.testing.assert_frame_equal(edges, pidc.infer(adata, tfs=tfs, seed=1))
 
 
 def test_beeline_example_above_random():
-    from bench import settings
-
-    d = settings.data_dir / "beeline_example"
-    if not (d / "ExpressionData.csv").exists():
-        pytest.skip(f"BEELINE example not found in {d}")
-    expr = pd.read_csv(d / "ExpressionData.csv", index_col=0)
-    adata = ad.AnnData(expr.T.to_numpy(dtype=np.float32))
-    adata.var_names, adata.obs_names = list(expr.index), list(expr.columns)
-    ref_net = pd.read_csv(d / "refNetwork.csv")
-    truth = {(a, b) for a, b in zip(ref_net["Gene1"], ref_net["Gene2"]) if a != b}
-    universe = [(a, b) for a in adata.var_names for b in adata.var_names if a != b]
+    adata, truth, universe = beeline_example()
     edges = pidc.infer(adata)
     assert len(edges) == 19 * 18
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > base, (ap, base)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import anndata as ad
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
-from sklearn.metrics import average_precision_score
 
 from bench.errors import BenchError
-from conftest import make_counts
+from conftest import average_precision, beeline_example, make_counts
 from methods.native import ppcor
 
 
@@ -26,12 +24,6 @@ def _direct_pcor(X):
             rj = R[:, j] - rest @ np.linalg.lstsq(rest, R[:, j], rcond=None)[0]
             out[i, j] = out[j, i] = ri @ rj / np.sqrt((ri @ ri) * (rj @ rj))
     return out
-
-
-def _ap(edges, truth, universe):
-    score = dict(zip(zip(edges["regulator"], edges["target"]), edges["weight"]))
-    y = np.array([p in truth for p in universe])
-    return average_precision_score(y, [score.get(p, 0.0) for p in universe]), y.mean()
 
 
 def test_equals_direct_partial_correlation():
@@ -88,22 +80,12 @@ def test_planted_edges_above_random_and_deterministic():
     edges = ppcor.infer(adata, tfs=tfs)
     assert set(edges["regulator"]) <= set(tfs)
     universe = [(a, b) for a in tfs for b in adata.var_names if a != b]
-    ap, base = _ap(edges, truth, universe)
+    ap, base = average_precision(edges, truth, universe)
     assert ap > 1.3 * base, (ap, base)
     pd.testing.assert_frame_equal(edges, ppcor.infer(adata, tfs=tfs, seed=5))
 
 
 def test_beeline_example_above_random():
-    from bench import settings
-
-    d = settings.data_dir / "beeline_example"
-    if not (d / "ExpressionData.csv").exists():
-        pytest.skip(f"BEELINE example not found in {d}")
-    expr = pd.read_csv(d / "ExpressionData.csv", index_col=0)
-    adata = ad.AnnData(expr.T.to_numpy(dtype=np.float32))
-    adata.var_names, adata.obs_names = list(expr.index), list(expr.columns)
-    ref = pd.read_csv(d / "refNetwork.csv")
-    truth = {(a, b) for a, b in zip(ref["Gene1"], ref["Gene2"]) if a != b}
-    universe = [(a, b) for a in adata.var_names for b in adata.var_names if a != b]
-    ap, base = _ap(ppcor.infer(adata), truth, universe)
+    adata, truth, universe = beeline_example()
+    ap, base = average_precision(ppcor.infer(adata), truth, universe)
     assert ap > base, (ap, base)
