@@ -18,28 +18,7 @@ import time
 from math import comb
 
 import numpy as np
-
-
-def load_expression(n_cells: int, n_genes: int, seed: int = 0) -> tuple[np.ndarray, str]:
-    from pathlib import Path
-
-    from bench import settings
-
-    path = settings.data_dir / "bonemarrow_paul15.h5ad"
-    if not path.exists():  # the shared data dir next to the checkout
-        path = Path(__file__).resolve().parents[2] / "shared" / "data" / "bonemarrow_paul15.h5ad"
-    rng = np.random.default_rng(seed)
-    if path.exists():
-        import anndata as ad
-
-        a = ad.read_h5ad(path)
-        X = a.X.toarray() if hasattr(a.X, "toarray") else np.asarray(a.X)
-        X = np.asarray(X, dtype=np.float64)[rng.permutation(a.n_obs)[:n_cells]]
-        X = X / np.maximum(X.sum(1, keepdims=True), 1) * 20000
-        X = X[:, np.argsort(-X.var(0), kind="stable")[:n_genes]]
-        return X, f"bonemarrow_paul15 ({path})"
-    lam = rng.gamma(0.5, 4.0, size=(1, n_genes)) * rng.gamma(2.0, 0.5, size=(n_cells, 1))
-    return rng.poisson(lam).astype(np.float64), "synthetic Poisson (bonemarrow file not found)"
+from _data import load_expression  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 
 def main() -> None:
