@@ -253,12 +253,18 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
     run.stage("groundgan", k_gg, do_groundgan, 3)
 
     # 4. scgan --------------------------------------------------------------------------------------
-    k_sc = _hash("scgan", k_data, cfg.simulator_preset, sim_over, cfg.seed)
+    k_sc = _hash("scgan", k_data, k_gg, cfg.simulator_preset, sim_over, cfg.seed)
     if "scgan" in cfg.sources:
         def do_scgan(d: Path) -> dict:
-            model = ScGAN(preset=preset, seed=cfg.seed, device=cfg.device)
-            model.fit(train, validation=val if val.n_obs else None, checkpoint_dir=d / "checkpoints",
-                      progress=not quiet)
+            gg = GRouNdGAN.load(run.stage_dir("groundgan") / "model", device=cfg.device)
+            if gg.genes == [str(g) for g in train.var_names]:
+                # GRouNdGAN kept every gene: its stage 1 is exactly this baseline (same preset and seed)
+                model = ScGAN.from_groundgan(gg)
+                run.progress.say("  scGAN = GRouNdGAN's causal controller (same genes, preset, seed): not retrained")
+            else:
+                model = ScGAN(preset=preset, seed=cfg.seed, device=cfg.device)
+                model.fit(train, validation=val if val.n_obs else None, checkpoint_dir=d / "checkpoints",
+                          progress=not quiet)
             model.save(d / "model")
             return {"info": _jsonable(getattr(model, "info", {}))}
 
@@ -320,37 +326,51 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
                   cfg.seed)
 
     def do_infer(d: Path) -> dict:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from bench.edges import write_edges
         from methods.execution import run_methods
 
         summary = {}
-        with _cluster(cfg) as address:
-            for source in cfg.sources:
-                data = method_input(source_data(source))
-                pt = None
-                if need_pt:
-                    ptf = pd.read_csv(run.stage_dir("pseudotime") / f"{source}.csv")
-                    pt = ptf["pseudotime"].to_numpy(float)
-                for m in methods:
-                    mdir = d / source / m.name
-                    mkey = _hash(k_inf, source, m.name)
-                    marker = mdir / "_done.json"
-                    if marker.exists() and "infer" not in run.force and \
-                            json.loads(marker.read_text()).get("key") == mkey:
-                        run.progress.say(f"  {source:<9} {m.name:<12} cached")
-                        continue
-                    tf_arg = [t for t in tfs if t in set(data.var_names)] if cfg.give_tfs else None
-                    [res] = run_methods(data, [m.name], pseudotime=pt, tfs=tf_arg, seed=cfg.seed,
-                                        executor=cfg.executor, timeout=cfg.method_timeout,
-                                        memory_limit=cfg.method_memory_gb * 2**30, scheduler=address,
-                                        params=cfg.method_params.get(m.name), preset=method_preset(cfg, m))
-                    from methods.execution import save_runs
+        jobs = []  # (source, method, data, pseudotime) still to run; finished ones have a marker
+        for source in cfg.sources:
+            data = method_input(source_data(source))
+            pt = None
+            if need_pt:
+                ptf = pd.read_csv(run.stage_dir("pseudotime") / f"{source}.csv")
+                pt = ptf["pseudotime"].to_numpy(float)
+            for m in methods:
+                marker = d / source / m.name / "_done.json"
+                if marker.exists() and "infer" not in run.force and \
+                        json.loads(marker.read_text()).get("key") == _hash(k_inf, source, m.name):
+                    run.progress.say(f"  {source:<9} {m.name:<12} cached")
+                    continue
+                jobs.append((source, m, data, pt))
+        # n_workers methods at a time, each with its share of the cores (one each on a 2-core machine)
+        workers = _n_workers(cfg)
+        n_jobs = max(1, settings.n_jobs // workers) if not cfg.scheduler else None
 
-                    save_runs([res], d / source)
-                    bio.write_json(marker, {"key": mkey})
-                    r = res.record
-                    run.progress.say(f"  {source:<9} {m.name:<12} {res.status:<8} {r.get('wall_s') or 0:7.1f} s "
-                                     f"{r.get('peak_rss_mb') or 0:7.0f} MB  {len(res.edges)} edges")
-                    summary[f"{source}/{m.name}"] = res.status
+        def one(job):
+            source, m, data, pt = job
+            tf_arg = [t for t in tfs if t in set(data.var_names)] if cfg.give_tfs else None
+            [res] = run_methods(data, [m.name], pseudotime=pt, tfs=tf_arg, seed=cfg.seed,
+                                executor=cfg.executor, timeout=cfg.method_timeout,
+                                memory_limit=cfg.method_memory_gb * 2**30, scheduler=address,
+                                params=cfg.method_params.get(m.name), preset=method_preset(cfg, m),
+                                n_jobs=n_jobs)
+            mdir = d / source / m.name
+            if res.ok:
+                write_edges(mdir / "edges.parquet", res.edges)
+            bio.write_json(mdir / "record.json", res.record)
+            bio.write_json(d / source / m.name / "_done.json", {"key": _hash(k_inf, source, m.name)})
+            r = res.record
+            run.progress.say(f"  {source:<9} {m.name:<12} {res.status:<8} {r.get('wall_s') or 0:7.1f} s "
+                             f"{r.get('peak_rss_mb') or 0:7.0f} MB  {len(res.edges)} edges")
+            return f"{source}/{m.name}", res.status
+
+        with _cluster(cfg) as address, ThreadPoolExecutor(max_workers=workers) as pool:
+            for key, status in pool.map(one, jobs):
+                summary[key] = status
         return summary
 
     run.stage("infer", k_inf, do_infer, 7)
@@ -408,6 +428,11 @@ def _jsonable(obj: Any) -> Any:
     return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
 
 
+def _n_workers(cfg: RunConfig) -> int:
+    """Methods run at the same time: ``n_workers`` if set, else one per core (``settings.n_jobs``)."""
+    return max(1, int(cfg.n_workers or settings.n_jobs))
+
+
 @contextlib.contextmanager
 def _cluster(cfg: RunConfig):
     """One Dask cluster for the whole inference stage (``--scheduler`` = use a running one)."""
@@ -419,7 +444,7 @@ def _cluster(cfg: RunConfig):
     from distributed import LocalCluster
 
     logging.getLogger("distributed").setLevel(logging.ERROR)
-    with LocalCluster(n_workers=int(cfg.n_workers or 1), threads_per_worker=1, processes=True,
+    with LocalCluster(n_workers=_n_workers(cfg), threads_per_worker=1, processes=True,
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster:
         yield cluster.scheduler_address
 

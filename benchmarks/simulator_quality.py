@@ -89,6 +89,8 @@ def main():
     ap.add_argument("--dataset", default="bonemarrow")
     ap.add_argument("--grn", default="pos-control")
     ap.add_argument("--k", type=int, default=10)
+    ap.add_argument("--n-genes", type=int, default=None, help="HVGs to keep (default: the dataset's; bench run uses 300)")
+    ap.add_argument("--save", default=None, help="write the fitted model to this directory")
     ap.add_argument("--preset", default="default")
     ap.add_argument("--set", action="append", help="override a preset option, e.g. --set steps=1000")
     ap.add_argument("--seed", type=int, default=0)
@@ -108,7 +110,7 @@ def main():
     from simulators import GRouNdGAN
 
     t0 = time.time()
-    adata = prepare_dataset(a.dataset)
+    adata = prepare_dataset(a.dataset, n_genes=a.n_genes) if a.n_genes else prepare_dataset(a.dataset)
     train, val, test = (get_split(adata, s) for s in ("train", "validation", "test"))
     ref = reference_grn(train, dataset_tfs(adata), seed=0)
     grn = build_grn(ref, a.grn, k=a.k)
@@ -119,6 +121,8 @@ def main():
     t1 = time.time()
     model.fit(train, validation=val, checkpoint_dir=a.ckpt, progress=not a.no_progress, max_minutes=a.max_minutes)
     fit_s = time.time() - t1
+    if a.save:
+        model.save(a.save)
     info = {k: v for k, v in model.info.items() if not k.startswith("val_history")}
     print(f"fit: {fit_s:.0f}s (this call; resumed stages count only their remaining steps)", info, flush=True)
     print("val history s1:", [(h['step'], round(h['score'], 3)) for h in model.info["val_history_stage1"]])
@@ -148,7 +152,7 @@ def main():
         # untrained stage 2 = same causal controller, target generators at initialisation (BN recalibrated)
         untrained.data_genes = model.data_genes
         untrained._setup_graph(model.data_genes)
-        untrained._build(model.library_size)
+        untrained._build(model.library_size, model.depths)
         untrained.cc = model.cc
         untrained._recal2(untrained.tg)
         untrained.tg.eval()

@@ -387,7 +387,7 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
                 executor: str = "native", timeout: float | None = None, memory_limit: float | None = None,
                 scheduler: str | None = None, n_workers: int | None = None, out_dir: str | os.PathLike | None = None,
                 params: dict | None = None, preset: str | dict | None = None,
-                executor_options: dict | None = None) -> list[MethodRun]:
+                executor_options: dict | None = None, n_jobs: int | None = None) -> list[MethodRun]:
     """Run several inference methods on one dataset, each in its own process, through Dask.
 
     Parameters
@@ -421,6 +421,9 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
         Parameter overrides and preset name: one for all methods or ``{method: ...}``.
     executor_options
         Extra keyword arguments of :func:`methods.beeline.run_docker` (images, user, ...).
+    n_jobs
+        Cores each method may use. Default: ``settings.n_jobs // n_workers`` on a local cluster, the method's
+        own default on a remote scheduler.
 
     Returns
     -------
@@ -452,7 +455,8 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
     if any(m.info.pseudotime != "none" for m in resolved):
         pt = resolve_pseudotime(adata, pseudotime, seed=seed)
     n_workers = max(1, int(n_workers or 1))
-    n_jobs = None if scheduler else max(1, settings.n_jobs // n_workers)
+    if n_jobs is None:
+        n_jobs = None if scheduler else max(1, settings.n_jobs // n_workers)
 
     runs: list[MethodRun] = []
     with _client(scheduler, n_workers) as client:

@@ -6,6 +6,7 @@ It uses the ``cc_*`` keys of a GRouNdGAN preset (same networks, schedule and nam
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ import torch
 from bench import io as bio
 from bench.errors import BenchError
 from simulators import base
+from simulators.groundgan.counts import CountSampler, training_depths
 from simulators.groundgan.model import WGANStage1, _prepare_validation
 from simulators.groundgan.presets import get_preset
 from simulators.groundgan.training import KnnMixing, config_hash, env_threads, remaining_deadline
@@ -36,11 +38,13 @@ class ScGAN:
         self.gen = None
         self.info: dict = {}
 
-    def _build(self, n_genes: int, library: float) -> None:
+    def _build(self, n_genes: int, library: float, depths=None) -> None:
+        sampler = CountSampler(depths, library) if depths is not None else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.stage = WGANStage1(n_genes, self.cfg, library, self.device)
+            self.stage = WGANStage1(n_genes, self.cfg, library, self.device, sampler=sampler)
         self.library_size = library
+        self.depths = depths
 
     def fit(self, train_adata, validation=None, checkpoint_dir=None, progress: bool = True,
             max_minutes: float | None = None) -> "ScGAN":
@@ -52,7 +56,9 @@ class ScGAN:
         L = base.library_size(X)
         Xv = _prepare_validation(X, validation, self.genes, L, False, self.cfg, self.seed)
         scorer = KnnMixing(Xv) if self.cfg["eval_every"] else None
-        self._build(len(self.genes), L)
+        depths = (training_depths(train_adata, self.genes, X) if self.cfg["count_sampling"] == "poisson"
+                  else None)
+        self._build(len(self.genes), L, depths)
         fp = config_hash({"cfg": self.cfg, "seed": self.seed, "data": base.sha256_array(X), "genes": self.genes,
                           "val": base.sha256_array(Xv), "model": self.name})
         rng = torch.Generator(device=self.device).manual_seed(self.seed)
@@ -65,6 +71,35 @@ class ScGAN:
                      "val_score": loop.best_score if scorer else None,
                      "fit_seconds": round(time.monotonic() - t0, 1), "library_size": L}
         return self
+
+    @classmethod
+    def from_groundgan(cls, model) -> "ScGAN":
+        """The scGAN baseline taken from a fitted GRouNdGAN's causal controller, without training again.
+
+        Stage 1 of GRouNdGAN is this very model (same networks, initialisation, random stream and schedule),
+        so when GRouNdGAN kept every gene of the training data its causal controller is bit for bit the scGAN
+        that :meth:`fit` would train with the same preset and seed. Raises when genes were dropped.
+        """
+        if model.cc is None:
+            raise BenchError("the GRouNdGAN model is not fitted.", "Fit or load it first.")
+        if model.dropped_genes or model.genes != model.data_genes:
+            raise BenchError("GRouNdGAN dropped genes outside the GRN, so its causal controller is not the scGAN "
+                             "of the full data.", "Train ScGAN with fit() instead.")
+        sc = cls(preset={"preset": "paper", **{k: v for k, v in model.cfg.items() if k != "preset"}},
+                 seed=model.seed, device=model.device)
+        sc.cfg = copy.deepcopy(model.cfg)
+        sc.genes = list(model.genes)
+        sc._build(len(sc.genes), model.library_size, model.depths)
+        sc.gen = sc.stage.gen
+        sc.gen.load_state_dict(model.cc.state_dict())
+        sc.gen.eval()
+        for p in sc.gen.parameters():
+            p.requires_grad_(False)
+        info = model.info or {}
+        sc.info = {"steps": info.get("stage1_steps"), "best_step": info.get("stage1_best_step"),
+                   "val_score": info.get("stage1_val_score"), "fit_seconds": None,
+                   "library_size": model.library_size, "from": "groundgan stage 1"}
+        return sc
 
     def generate(self, n_cells: int, seed: int = 0):
         if self.gen is None:
@@ -83,7 +118,8 @@ class ScGAN:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         with bio.atomic_path(path / "model.pt", suffix=".pt") as tmp:
-            torch.save({"gen": self.gen.state_dict()}, tmp)
+            torch.save({"gen": self.gen.state_dict(),
+                        "depths": None if self.depths is None else torch.as_tensor(self.depths)}, tmp)
         bio.write_json(path / "simulator.json", {"name": self.name, "cfg": self.cfg, "seed": self.seed,
                                                  "genes": self.genes, "library_size": self.library_size,
                                                  "info": self.info})
@@ -101,9 +137,11 @@ class ScGAN:
         model = cls(preset={"preset": "paper", **cfg}, seed=meta["seed"], device=device)
         model.cfg = meta["cfg"]
         model.genes = meta["genes"]
-        model._build(len(model.genes), meta["library_size"])
+        st = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
+        depths = st.get("depths")
+        model._build(len(model.genes), meta["library_size"], None if depths is None else depths.numpy())
         model.gen = model.stage.gen
-        model.gen.load_state_dict(torch.load(path / "model.pt", map_location=model.device, weights_only=True)["gen"])
+        model.gen.load_state_dict({k: v.to(model.device) for k, v in st["gen"].items()})
         model.gen.eval()
         model.info = meta.get("info", {})
         return model

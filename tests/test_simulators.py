@@ -172,6 +172,27 @@ def test_checkpoint_of_other_run_is_refused(data, tmp_path):
         GRouNdGAN(edges, preset=pre, seed=2).fit(adata, checkpoint_dir=tmp_path, progress=False)
 
 
+def test_stage1_checkpoint_is_reused_when_only_stage2_changes(data, tmp_path, monkeypatch):
+    import shutil
+
+    adata, edges = data
+    pre = {"preset": "smoke", "cc_steps": 4, "steps": 2}
+    a = GRouNdGAN(edges, preset=pre, seed=1).fit(adata, checkpoint_dir=tmp_path / "a", progress=False)
+    shutil.copytree(tmp_path / "a" / "stage1", tmp_path / "b" / "stage1")
+    steps = []
+    monkeypatch.setattr(training, "_hook", lambda name, step: steps.append(name))
+    b = GRouNdGAN(edges, preset={**pre, "labeler_weight": 0.5, "steps": 3}, seed=1).fit(
+        adata, checkpoint_dir=tmp_path / "b", progress=False)
+    assert steps == ["stage2"] * 3  # stage 1 came from the copied checkpoint
+    for pa, pb in zip(a.cc.state_dict().values(), b.cc.state_dict().values()):
+        assert torch.equal(pa, pb)
+    # a stage-1 option does change stage 1's fingerprint
+    shutil.copytree(tmp_path / "a" / "stage1", tmp_path / "c" / "stage1")
+    with pytest.raises(BenchError, match="different"):
+        GRouNdGAN(edges, preset={**pre, "cc_steps": 5}, seed=1).fit(adata, checkpoint_dir=tmp_path / "c",
+                                                                    progress=False)
+
+
 def test_best_checkpoint_is_kept(data, tmp_path):
     adata, edges = data
     m = GRouNdGAN(edges, preset={"preset": "smoke", "eval_every": 1}, seed=0).fit(
@@ -239,3 +260,12 @@ def test_scgan_baseline(data, tmp_path):
     np.testing.assert_array_equal(sim.X, m.generate(33, seed=1).X)
     m.save(tmp_path / "s")
     np.testing.assert_array_equal(ScGAN.load(tmp_path / "s").generate(33, seed=1).X, sim.X)
+
+
+def test_scgan_from_groundgan_equals_trained_scgan(data):
+    adata, edges = data
+    gg = GRouNdGAN(edges, preset="smoke", seed=5, device="cpu").fit(adata, progress=False)
+    assert gg.genes == list(adata.var_names)
+    trained = ScGAN(preset="smoke", seed=5, device="cpu").fit(adata, progress=False)
+    reused = ScGAN.from_groundgan(gg)
+    np.testing.assert_array_equal(reused.generate(40, seed=2).X, trained.generate(40, seed=2).X)

@@ -23,6 +23,9 @@ Semantics chosen here (and how they differ from the official code):
   identical targets). Values are in the data's units (library-size-normalised expression) and are converted
   per cell through the frozen LSN scale, so the perturbed TF column equals the value exactly;
   ``units="controller"`` sets the raw CC value instead (the official behaviour).
+* **Count sampling** (``count_sampling="poisson"``, the default preset; see ``counts.py``): the LSN output is the
+  expected profile, the observed cell is Poisson counts at a depth drawn from the training cells, scaled back to
+  the library size (straight-through gradients in training). Target generators see unsampled TF values.
 * **Labeler targets** are the LSN-normalised TF columns of the generated cell (official code) so that the
   labeler's real-data update uses the same scale.
 """
@@ -43,11 +46,12 @@ from bench.errors import BenchError
 from bench import io as bio
 from simulators import base
 from simulators.groundgan import networks
+from simulators.groundgan.counts import CountSampler, training_depths
 from simulators.groundgan.layers import LSN, recalibrate_batchnorm
-from simulators.groundgan.presets import get_preset
+from simulators.groundgan.presets import STAGE2_ONLY, get_preset
 from simulators.groundgan.training import (KnnMixing, StageLoop, config_hash, ema_update, env_threads, exp_lr,
                                            gradient_penalty_loss, make_optimizer, remaining_deadline,
-                                           requires_grad, set_lr, transform)
+                                           critic_width, inverse_sd, requires_grad, set_lr, transform)
 
 EVAL_SEED = 12345
 
@@ -78,20 +82,32 @@ def _prepare_validation(train_X, val_adata, cols_by_name, L, renorm, cfg, seed):
 class WGANStage1:
     """Stage 1 of GRouNdGAN and the whole of scGAN: a WGAN-GP generator of all genes with an LSN output."""
 
-    def __init__(self, n_genes: int, cfg: dict, library: float, device: torch.device):
+    def __init__(self, n_genes: int, cfg: dict, library: float, device: torch.device,
+                 sampler: CountSampler | None = None):
         self.cfg, self.device = cfg, device
+        self.n_genes = n_genes
         self.gen = networks.causal_controller(cfg["latent_dim"], cfg["cc_layers"], n_genes).to(device)
-        self.critic = networks.critic(n_genes, cfg["critic_layers"]).to(device)
+        self.critic = networks.critic(critic_width(n_genes, cfg["critic_transform"]), cfg["critic_layers"]).to(device)
         self.lsn = LSN(library)
+        self.sampler = sampler.to(device) if sampler is not None else None
 
     def sample(self, gen: nn.Module, n: int, seed: int = EVAL_SEED) -> np.ndarray:
         rng = _seeded(seed)
         z = torch.randn(n, self.cfg["latent_dim"], generator=rng)
+        u = self.sampler.uniforms(n, self.n_genes, rng) if self.sampler is not None else None
         out = []
+        bs = int(self.cfg["generation_batch"])
         with torch.no_grad():
-            for zc in z.split(int(self.cfg["generation_batch"])):
-                out.append(self.lsn(gen(zc.to(self.device)))[0].cpu())
+            for i in range(0, n, bs):
+                x = self.lsn(gen(z[i:i + bs].to(self.device)))[0]
+                if u is not None:
+                    x = self.sampler.frozen_sample(x, u[i:i + bs].to(self.device))[0]
+                out.append(x.cpu())
         return torch.cat(out).numpy()
+
+    def observe(self, x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        """LSN output -> what the critic sees: sampled counts when count sampling is on."""
+        return self.sampler.train_sample(x, rng) if self.sampler is not None else x
 
     def recalibrate(self, gen: nn.Module) -> None:
         rng = _seeded(EVAL_SEED + 1)
@@ -119,14 +135,14 @@ class WGANStage1:
         opt_g = make_optimizer(gen.parameters(), cfg["cc_lr_g"][0], cfg)
         opt_c = make_optimizer(critic.parameters(), cfg["cc_lr_c"][0], cfg)
         ema = copy.deepcopy(gen) if cfg["ema_decay"] else None
-        tr = cfg["critic_transform"]
+        tr, isd = cfg["critic_transform"], inverse_sd(X)
         stateful = {"gen": gen, "critic": critic, "opt_g": opt_g, "opt_c": opt_c}
         if ema is not None:
             stateful["ema"] = ema
         n = X.shape[0]
 
         def real_batch():
-            return transform(X[torch.randint(n, (B,), generator=rng, device=dev)], tr)
+            return transform(X[torch.randint(n, (B,), generator=rng, device=dev)], tr, isd)
 
         def step(t: int) -> dict:
             set_lr(opt_g, exp_lr(cfg["cc_lr_g"], t, n_steps))
@@ -137,14 +153,15 @@ class WGANStage1:
                 if i and cfg["fresh_real_batch"]:
                     real = real_batch()
                 with torch.no_grad():
-                    fake = transform(self.lsn(gen(torch.randn(B, cfg["latent_dim"], generator=rng, device=dev)))[0], tr)
+                    fake = self.lsn(gen(torch.randn(B, cfg["latent_dim"], generator=rng, device=dev)))[0]
+                    fake = transform(self.observe(fake, rng), tr, isd)
                 loss_c, w = gradient_penalty_loss(critic, real, fake, cfg["gp_lambda"], rng)
                 opt_c.zero_grad(set_to_none=True)
                 loss_c.backward()
                 opt_c.step()
             requires_grad(critic, False)
-            fake = self.lsn(gen(torch.randn(B, cfg["latent_dim"], generator=rng, device=dev)))[0]
-            loss_g = -critic(transform(fake, tr)).mean()
+            fake = self.observe(self.lsn(gen(torch.randn(B, cfg["latent_dim"], generator=rng, device=dev)))[0], rng)
+            loss_g = -critic(transform(fake, tr, isd)).mean()
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -227,15 +244,18 @@ class GRouNdGAN:
         src.update({g: len(self.tfs) + i for i, g in enumerate(self.targets)})
         self._canvas_perm = torch.tensor([src[g] for g in self.genes], dtype=torch.long)
 
-    def _build(self, library: float) -> None:
+    def _build(self, library: float, depths=None) -> None:
         cfg = self.cfg
+        self.depths = depths
+        self.sampler = CountSampler(depths, library).to(self.device) if depths is not None else None
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self.seed)
-            self.stage1 = WGANStage1(len(self.genes), cfg, library, self.device)
+            self.stage1 = WGANStage1(len(self.genes), cfg, library, self.device, sampler=self.sampler)
             self.tg = networks.TargetGenerators(self.parents, len(self.tfs), cfg["noise_per_gene"], cfg["tg_width"],
                                                 cfg["tg_depth"], init="dense-fan" if cfg["tg_init"] == "dense-fan"
                                                 else "he").to(self.device)
-            self.critic2 = networks.critic(len(self.genes), cfg["critic_layers"]).to(self.device)
+            self.critic2 = networks.critic(critic_width(len(self.genes), cfg["critic_transform"]),
+                                           cfg["critic_layers"]).to(self.device)
             self.lab = networks.labeler(len(self.targets), cfg["labeler_layers"], len(self.tfs)).to(self.device)
             self.anti = networks.labeler(len(self.targets), cfg["labeler_layers"], len(self.tfs)).to(self.device)
         self.lsn = LSN(library)
@@ -259,25 +279,35 @@ class GRouNdGAN:
         lat, nz = self._noise_sizes()
         tf_raw = self._tf_values(torch.randn(B, lat, generator=rng, device=self.device))
         tgt = tg(tf_raw, torch.randn(B, nz, generator=rng, device=self.device))
-        return self.lsn(self._canvas(tf_raw, tgt))[0]
+        return self.stage1.observe(self.lsn(self._canvas(tf_raw, tgt))[0], rng)
 
     def _sample2(self, tg, n, seed=EVAL_SEED) -> np.ndarray:
-        rng = _seeded(seed)
+        return self._run(tg, *self._noise(n, _seeded(seed)))[0].numpy()
+
+    def _noise(self, n: int, rng: torch.Generator):
+        """All random inputs of ``n`` cells: CC latent, target noise, count-sampling uniforms (or None)."""
         lat, nz = self._noise_sizes()
         z, noise = torch.randn(n, lat, generator=rng), torch.randn(n, nz, generator=rng)
-        return self._run(tg, z, noise)[0].numpy()
+        u = self.sampler.uniforms(n, len(self.genes), rng) if self.sampler is not None else None
+        return z, noise, u
 
-    def _run(self, tg, z, noise, tf_override=None):
-        """Eval-mode forward in chunks. Returns (cells, tf_raw, scale) on the CPU."""
-        cells, tfs, scales = [], [], []
+    def _run(self, tg, z, noise, u=None):
+        """Eval-mode forward in chunks. Returns (cells, tf_raw, lsn_scale, count_scale) on the CPU.
+
+        ``count_scale`` is the per-cell factor from sampled counts to cells (None without count sampling).
+        """
+        cells, tfs, scales, cscales = [], [], [], []
         bs = int(self.cfg["generation_batch"])
         with torch.no_grad():
             for i in range(0, z.shape[0], bs):
                 zc, nc = z[i:i + bs].to(self.device), noise[i:i + bs].to(self.device)
                 tf_raw = self._tf_values(zc)
                 c, s = self.lsn(self._canvas(tf_raw, tg(tf_raw, nc)))
+                if u is not None:
+                    c, cs = self.sampler.frozen_sample(c, u[i:i + bs].to(self.device))
+                    cscales.append(cs.cpu())
                 cells.append(c.cpu()); tfs.append(tf_raw.cpu()); scales.append(s.cpu())
-        return torch.cat(cells), torch.cat(tfs), torch.cat(scales)
+        return torch.cat(cells), torch.cat(tfs), torch.cat(scales), (torch.cat(cscales) if cscales else None)
 
     def _recal2(self, tg):
         rng = _seeded(EVAL_SEED + 2)
@@ -317,15 +347,19 @@ class GRouNdGAN:
             X = X * (L / np.maximum(X.sum(1, keepdims=True), 1e-12))
         Xv = _prepare_validation(X, validation, self.genes, L, renorm, cfg, self.seed)
         scorer = KnnMixing(Xv) if cfg["eval_every"] else None
-        self._build(L)
+        depths = training_depths(train_adata, self.genes, X) if cfg["count_sampling"] == "poisson" else None
+        self._build(L, depths)
         fp = config_hash({"cfg": cfg, "seed": self.seed, "data": base.sha256_array(X), "genes": self.genes,
                           "grn": base.sha256_edges(self.edges), "val": base.sha256_array(Xv)})
+        # stage 1 does not depend on the GRN's edges or on stage-2 options: changing those reuses its checkpoint
+        fp1 = config_hash({"cfg": {k: v for k, v in cfg.items() if k not in STAGE2_ONLY}, "seed": self.seed,
+                           "data": base.sha256_array(X), "genes": self.genes, "val": base.sha256_array(Xv)})
         ckpt = Path(checkpoint_dir) if checkpoint_dir else None
         Xt = torch.from_numpy(np.ascontiguousarray(X)).to(dev)
         rng = torch.Generator(device=dev).manual_seed(self.seed)
 
         # ---- stage 1: causal controller
-        self.cc = self.stage1.train(Xt, scorer=scorer, rng=rng, checkpoint_dir=ckpt, fingerprint=fp + "-s1",
+        self.cc = self.stage1.train(Xt, scorer=scorer, rng=rng, checkpoint_dir=ckpt, fingerprint=fp1 + "-s1",
                                     progress=progress, deadline=remaining_deadline(t0, max_minutes,
                                                                                    cfg["time_share_stage1"]),
                                     name="stage1")
@@ -344,12 +378,31 @@ class GRouNdGAN:
                      "train_cells": int(X.shape[0]), "train_sha256": base.sha256_array(X)}
         return self
 
+    def _match_moments(self, tg, n: int = 4096) -> None:
+        """Start each target MLP's output at the causal controller's mean and spread of that gene.
+
+        The output layer's weights are scaled by the gene's standard deviation under the controller and its bias
+        set to the gene's mean (unnormalised controller units). At He initialisation every output has a spread of
+        about 1 around 0, while a highly expressed gene (Mpo on bonemarrow) has mean ~11 and sd ~10: the
+        warm start would spend its steps growing the scale instead of learning the conditional distribution.
+        """
+        with torch.no_grad():
+            z = torch.randn(n, int(self.cfg["latent_dim"]), generator=_seeded(EVAL_SEED + 3)).to(self.device)
+            raw = self.cc(z)[:, self._tgt_cols]
+            mean, sd = raw.mean(0), raw.std(0)
+            for i, bucket in enumerate(tg.buckets):
+                genes = getattr(tg, f"genes_{i}")
+                bucket.out.weight.mul_(sd[genes].view(-1, 1, 1))
+                bucket.out.bias.copy_(mean[genes].view(-1, 1, 1))
+
     def _train_stage2(self, Xt, scorer, rng, ckpt, fp, progress, deadline) -> StageLoop:
         cfg, dev = self.cfg, self.device
         tg, critic, lab, anti = self.tg, self.critic2, self.lab, self.anti
         if cfg["critic_init"] == "stage1":
             critic.load_state_dict(self.stage1.critic.state_dict())
         warm = int(cfg["tg_warmup_steps"]) if cfg["tg_init"] == "distill" else 0
+        if cfg["tg_init"] == "distill":
+            self._match_moments(tg)
         n_adv, B = int(cfg["steps"]), int(cfg["batch"])
         n_steps = warm + n_adv
         opt_g = make_optimizer(tg.parameters(), cfg["lr_g"][0], cfg)
@@ -362,7 +415,7 @@ class GRouNdGAN:
                     "opt_l": opt_l, "opt_a": opt_a, "opt_w": opt_w}
         if ema is not None:
             stateful["ema"] = ema
-        tr, tl = cfg["critic_transform"], cfg["labeler_transform"]
+        tr, tl, isd = cfg["critic_transform"], cfg["labeler_transform"], inverse_sd(Xt)
         lat, nz = self._noise_sizes()
         n = Xt.shape[0]
         mse = nn.functional.mse_loss
@@ -403,7 +456,7 @@ class GRouNdGAN:
                     real = real_batch()
                 with torch.no_grad():
                     fake = self._fake(tg, B, rng)
-                loss_c, w = gradient_penalty_loss(critic, transform(real, tr), transform(fake, tr),
+                loss_c, w = gradient_penalty_loss(critic, transform(real, tr, isd), transform(fake, tr, isd),
                                                   cfg["gp_lambda"], rng)
                 opt_c.zero_grad(set_to_none=True)
                 loss_c.backward()
@@ -411,7 +464,7 @@ class GRouNdGAN:
             for m in (critic, lab, anti):
                 requires_grad(m, False)
             fake = self._fake(tg, B, rng)
-            adv = -critic(transform(fake, tr)).mean()
+            adv = -critic(transform(fake, tr, isd)).mean()
             x_t, y_t = transform(fake[:, tgc], tl), transform(fake[:, tfc], tl)
             l_lab, l_anti = mse(lab(x_t), y_t), mse(anti(x_t), y_t)
             loss_g = adv + cfg["labeler_weight"] * l_lab + cfg["antilabeler_weight"] * l_anti
@@ -461,15 +514,12 @@ class GRouNdGAN:
     def _draw(self, n: int, seed: int):
         if int(n) <= 0:
             raise BenchError(f"number of cells must be positive, got {n}.")
-        rng = _seeded(seed)
-        lat, nz = self._noise_sizes()
-        return torch.randn(int(n), lat, generator=rng), torch.randn(int(n), nz, generator=rng)
+        return self._noise(int(n), _seeded(seed))
 
     def generate(self, n_cells: int, seed: int = 0):
         """Simulate ``n_cells`` cells -> AnnData (``var_names`` = model genes, ``uns['simulator']``)."""
         self._check_fitted()
-        z, noise = self._draw(n_cells, seed)
-        cells = self._run(self.tg, z, noise)[0].numpy()
+        cells = self._run(self.tg, *self._draw(n_cells, seed))[0].numpy()
         return base.make_anndata(cells, self.genes, "sim", self._provenance(seed=int(seed), n_cells=int(n_cells)))
 
     def perturb(self, n_cells: int, perturbations: dict, seed: int = 0, units: str = "data"):
@@ -486,6 +536,10 @@ class GRouNdGAN:
         (control, perturbed)
             Two AnnData with the same obs_names (cell i of one is cell i of the other). Genes not downstream of
             a perturbed TF are bit-identical; cells are not re-normalised (the LSN scale is frozen).
+
+        With count sampling (``count_sampling="poisson"``) ``value`` sets the TF's *expected* expression; the
+        cell's depth, the uniform numbers of its counts and its count-to-cell factor are frozen too, so a
+        knockout (0) gives exactly 0 and genes whose expected value is unchanged keep their counts.
         """
         self._check_fitted()
         if units not in ("data", "controller"):
@@ -498,8 +552,8 @@ class GRouNdGAN:
             hint = "it is a target, not a regulator" if bad[0] in set(self.targets) else "it is not in the model"
             raise BenchError(f"cannot perturb {bad[0]!r}: {hint}.",
                              f"Perturb one of the GRN's {len(self.tfs)} regulators (e.g. {self.tfs[0]}).")
-        z, noise = self._draw(n_cells, seed)
-        cells, tf_raw, scale = self._run(self.tg, z, noise)
+        z, noise, u = self._draw(n_cells, seed)
+        cells, tf_raw, scale, cscale = self._run(self.tg, z, noise, u)
         tf_new = tf_raw.clone()
         for g, v in perturbations.items():
             v = float(v)
@@ -514,7 +568,11 @@ class GRouNdGAN:
             for i in range(0, z.shape[0], bs):
                 tfc = tf_new[i:i + bs].to(self.device)
                 tgt = self.tg(tfc, noise[i:i + bs].to(self.device))
-                out.append((self._canvas(tfc, tgt) * scale[i:i + bs].to(self.device)).cpu())
+                x = self._canvas(tfc, tgt) * scale[i:i + bs].to(self.device)
+                if u is not None:  # same depth, same uniforms, same count-to-cell factor: unchanged genes agree
+                    x = self.sampler.frozen_sample(x, u[i:i + bs].to(self.device),
+                                                   scale=cscale[i:i + bs].to(self.device))[0]
+                out.append(x.cpu())
         pert = torch.cat(out).numpy()
         prov = dict(seed=int(seed), n_cells=int(n_cells), deterministic_mode=True)
         ctrl = base.make_anndata(cells.numpy(), self.genes, "cell", self._provenance(**prov, perturbation={}))
@@ -537,7 +595,8 @@ class GRouNdGAN:
                 "data_genes": self.data_genes, "library_size": self.library_size, "info": self.info,
                 "edges": self.edges[["regulator", "target"]].values.tolist()}
         with bio.atomic_path(path / "model.pt", suffix=".pt") as tmp:
-            torch.save({"cc": self.cc.state_dict(), "tg": self.tg.state_dict()}, tmp)
+            torch.save({"cc": self.cc.state_dict(), "tg": self.tg.state_dict(),
+                        "depths": None if self.depths is None else torch.as_tensor(self.depths)}, tmp)
         bio.write_json(path / "simulator.json", meta)
         return path
 
@@ -555,8 +614,9 @@ class GRouNdGAN:
         model = cls(edges, genes=meta["data_genes"], preset={"preset": "paper", **cfg}, seed=meta["seed"],
                     device=device)
         model.cfg = meta["cfg"]
-        model._build(meta["library_size"])
         st = torch.load(path / "model.pt", map_location=model.device, weights_only=True)
+        depths = st.get("depths")
+        model._build(meta["library_size"], None if depths is None else depths.cpu().numpy())
         model.cc = model.stage1.gen
         model.cc.load_state_dict(st["cc"])
         model.tg.load_state_dict(st["tg"])

@@ -18,12 +18,13 @@ Options that are deviations from the paper (the ``paper`` preset keeps the paper
 ``fresh_real_batch``        False (official code: one real batch reused by all critic iterations of a step) |
                             True (standard WGAN-GP: a new real batch per critic iteration)
 ``critic_transform``        "none" (critic sees library-normalised values) | "log1p" (critic sees log1p of them;
-                            the generator still outputs linear values)
+                            the generator still outputs linear values) | "log1p+linear" (both: log1p values and
+                            linear values divided by each gene's standard deviation in the training cells)
 ``labeler_transform``       "none" | "log1p": the same for the labeler/anti-labeler inputs and targets; on the
                             linear scale their MSE is in counts^2 and swamps the Wasserstein term
 ``labeler_weight``, ``antilabeler_weight``   1.0 | any weight on the two auxiliary losses in the generator loss
-``tg_init``                 "he" (paper) | "dense-fan" (official code's masked-dense fans) | "distill" (He, then a
-                            warm start: fit each target MLP to the causal controller's conditional distribution of
+``tg_init``                 "he" (paper) | "dense-fan" (official code's masked-dense fans) | "distill" (He, output
+                            layer scaled to the controller's mean and sd of each gene, then a warm start: fit each target MLP to the causal controller's conditional distribution of
                             that gene given its parents, by the energy score / CRPS on log1p values with two noise
                             draws per cell; then train adversarially. The causal structure is unchanged: each
                             gene still sees only its parents and its noise)
@@ -33,6 +34,10 @@ Options that are deviations from the paper (the ``paper`` preset keeps the paper
 ``critic_init``             "fresh" (paper) | "stage1" (start the stage-2 critic from the trained stage-1 critic)
 ``ema_decay``               0 (off, paper) | d: generate with an exponential moving average of generator weights
                             (effective decay min(d, (1+t)/(10+t)) at step t, so short runs are not dragged back)
+``count_sampling``          "none" (paper: the LSN output is the cell) | "poisson": the LSN output is the cell's
+                            expected profile; counts are drawn at a depth taken from the training cells and
+                            scaled back to the library size, with straight-through gradients in training
+                            (simulators/groundgan/counts.py explains why: real cells are scaled counts)
 ``bn_recalibration``        batches used to re-estimate BatchNorm population statistics before generation
                             (always on: generation runs BatchNorm in eval mode, see simulators/README.md)
 ``eval_every``              steps between validation evaluations (best checkpoint); 0 disables them
@@ -81,6 +86,7 @@ PAPER: dict = dict(
     tg_warmup_steps=0,
     critic_init="fresh",
     ema_decay=0.0,
+    count_sampling="none",
     # bookkeeping
     bn_recalibration=20,
     eval_every=10_000,
@@ -108,12 +114,12 @@ DEFAULT: dict = {
     "lr_c": [5e-4, 5e-5],
     "lr_labeler": 5e-4,
     "fresh_real_batch": True,
-    "critic_transform": "log1p",
     "labeler_transform": "log1p",
     "tg_init": "distill",
     "tg_warmup_steps": 400,
     "critic_init": "stage1",
     "ema_decay": 0.995,
+    "count_sampling": "poisson",
     "eval_every": 250,
     "eval_cells": 500,
     "checkpoint_every": 250,
@@ -141,13 +147,19 @@ SMOKE: dict = {
 
 PRESETS = {"paper": PAPER, "default": DEFAULT, "smoke": SMOKE}
 
+#: options that only stage 2 reads; stage 1 (and its checkpoint) is the same whatever their values
+STAGE2_ONLY = frozenset({"noise_per_gene", "tg_width", "tg_depth", "labeler_layers", "batch", "critic_iters", "steps",
+                         "lr_g", "lr_c", "lr_labeler", "labeler_interval", "labeler_transform", "labeler_weight",
+                         "antilabeler_weight", "tg_init", "tg_warmup_steps", "critic_init", "preset"})
+
 _CHOICES = {
     "optimizer": {"amsgrad", "adamw"},
-    "critic_transform": {"none", "log1p"},
+    "critic_transform": {"none", "log1p", "log1p+linear"},
     "labeler_transform": {"none", "log1p"},
     "tg_init": {"he", "dense-fan", "distill"},
     "critic_init": {"fresh", "stage1"},
     "cc_output_bias": {"zero", "mean"},
+    "count_sampling": {"none", "poisson"},
 }
 
 

@@ -59,8 +59,27 @@ def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
         g["lr"] = lr
 
 
-def transform(x: torch.Tensor, kind: str) -> torch.Tensor:
-    return torch.log1p(x) if kind == "log1p" else x
+def transform(x: torch.Tensor, kind: str, inv_sd: torch.Tensor | None = None) -> torch.Tensor:
+    """What the critic (or labeler) sees: ``none`` x, ``log1p``, or ``log1p+linear`` = [log1p(x), x / sd_gene].
+
+    ``inv_sd`` (per-gene 1 / standard deviation of the training cells) puts the linear half on a unit scale, so
+    that highly expressed genes (which dominate distances between cells) are seen linearly without swamping
+    the gradient penalty.
+    """
+    if kind == "log1p":
+        return torch.log1p(x)
+    if kind == "log1p+linear":
+        return torch.cat([torch.log1p(x), x * inv_sd], dim=1)
+    return x
+
+
+def critic_width(n_genes: int, kind: str) -> int:
+    return 2 * n_genes if kind == "log1p+linear" else n_genes
+
+
+def inverse_sd(X: torch.Tensor) -> torch.Tensor:
+    sd = X.std(dim=0)
+    return torch.where(sd > 0, 1.0 / sd.clamp_min(1e-12), torch.zeros_like(sd))
 
 
 def gradient_penalty_loss(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, lam: float,
