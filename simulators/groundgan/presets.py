@@ -100,7 +100,7 @@ DEFAULT: dict = {
     **PAPER,
     "cc_batch": 128,
     "cc_critic_iters": 2,       # the prototype: 5 -> 2 lost nothing
-    "cc_steps": 2000,
+    "cc_steps": 3500,
     "cc_lr_g": [1e-3, 1e-4],
     "cc_lr_c": [1e-3, 1e-4],
     "cc_output_bias": "mean",
@@ -109,7 +109,7 @@ DEFAULT: dict = {
     "labeler_layers": [256, 256, 256],
     "batch": 128,
     "critic_iters": 2,
-    "steps": 1000,
+    "steps": 1500,
     "lr_g": [5e-4, 5e-5],
     "lr_c": [5e-4, 5e-5],
     "lr_labeler": 5e-4,
