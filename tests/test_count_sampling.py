@@ -83,9 +83,11 @@ def _is_scaled_counts(X, library=20000.0, max_total=20000):
     return True
 
 
-def test_groundgan_with_count_sampling(data, tmp_path):
+@pytest.mark.parametrize("output", ["relu", "softplus"])
+def test_groundgan_with_count_sampling(data, tmp_path, output):
     adata, edges = data
-    preset = {"preset": "smoke", "count_sampling": "poisson"}
+    preset = {"preset": "smoke", "count_sampling": "poisson", "output_activation": output, "tg_init": "distill",
+              "tg_warmup_steps": 2}
     m = GRouNdGAN(edges, preset=preset, seed=0, device="cpu").fit(adata, progress=False)
     depths = np.asarray(adata.layers["counts"]).sum(1)
     np.testing.assert_allclose(m.depths, np.sort(depths))
@@ -105,6 +107,9 @@ def test_groundgan_with_count_sampling(data, tmp_path):
     m.save(tmp_path / "m")
     loaded = GRouNdGAN.load(tmp_path / "m", device="cpu")
     np.testing.assert_array_equal(loaded.generate(30, seed=4).X, m.generate(30, seed=4).X)
+    if output == "softplus":  # positive rates: every gene has a non-zero expected value in every cell
+        z, noise, _ = m._draw(50, 0)
+        assert (m._run(m.tg, z, noise)[0].numpy() > 0).all()
 
 
 def test_scgan_with_count_sampling(data, tmp_path):

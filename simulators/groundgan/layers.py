@@ -98,8 +98,11 @@ class GroupedBatchNorm(nn.Module):
         return torch.addcmul(self.bias - mean * scale, x, scale)
 
 
-def mlp(sizes, *, batchnorm: bool, final_activation: bool, init_hidden: str = "he", init_last: str = "xavier"):
-    """A plain MLP ``sizes[0] -> ... -> sizes[-1]`` with ReLU (and BatchNorm) on hidden layers."""
+def mlp(sizes, *, batchnorm: bool, final_activation: bool | str, init_hidden: str = "he", init_last: str = "xavier"):
+    """A plain MLP ``sizes[0] -> ... -> sizes[-1]`` with ReLU (and BatchNorm) on hidden layers.
+
+    ``final_activation``: False (none), True or ``"relu"``, or ``"softplus"``.
+    """
     layers: list[nn.Module] = []
     for i in range(len(sizes) - 1):
         lin = nn.Linear(sizes[i], sizes[i + 1])
@@ -115,6 +118,8 @@ def mlp(sizes, *, batchnorm: bool, final_activation: bool, init_hidden: str = "h
             if batchnorm:
                 layers.append(nn.BatchNorm1d(sizes[i + 1]))
             layers.append(nn.ReLU())
+        elif final_activation == "softplus":
+            layers.append(nn.Softplus())
         elif final_activation:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)

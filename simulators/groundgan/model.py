@@ -56,6 +56,12 @@ from simulators.groundgan.training import (KnnMixing, StageLoop, config_hash, em
 EVAL_SEED = 12345
 
 
+def inverse_softplus(y: torch.Tensor) -> torch.Tensor:
+    """x with softplus(x) = y (y clamped to >= 1e-4): y + log(1 - exp(-y))."""
+    y = y.clamp_min(1e-4)
+    return y + torch.log(-torch.expm1(-y))
+
+
 def _seeded(seed: int):
     return torch.Generator().manual_seed(int(seed))
 
@@ -86,7 +92,8 @@ class WGANStage1:
                  sampler: CountSampler | None = None):
         self.cfg, self.device = cfg, device
         self.n_genes = n_genes
-        self.gen = networks.causal_controller(cfg["latent_dim"], cfg["cc_layers"], n_genes).to(device)
+        self.gen = networks.causal_controller(cfg["latent_dim"], cfg["cc_layers"], n_genes,
+                                              cfg["output_activation"]).to(device)
         self.critic = networks.critic(critic_width(n_genes, cfg["critic_transform"]), cfg["critic_layers"]).to(device)
         self.lsn = LSN(library)
         self.sampler = sampler.to(device) if sampler is not None else None
@@ -123,8 +130,11 @@ class WGANStage1:
         """
         if self.cfg["cc_output_bias"] == "mean":
             m = X.mean(0)
+            target = m / m.mean().clamp_min(1e-12)
+            if self.cfg["output_activation"] == "softplus":
+                target = inverse_softplus(target)
             with torch.no_grad():
-                self.gen[-2].bias.copy_(m / m.mean().clamp_min(1e-12))
+                self.gen[-2].bias.copy_(target)
 
     def train(self, X: torch.Tensor, *, scorer, rng, checkpoint_dir, fingerprint, progress, deadline,
               name="stage1") -> nn.Module:
@@ -253,7 +263,7 @@ class GRouNdGAN:
             self.stage1 = WGANStage1(len(self.genes), cfg, library, self.device, sampler=self.sampler)
             self.tg = networks.TargetGenerators(self.parents, len(self.tfs), cfg["noise_per_gene"], cfg["tg_width"],
                                                 cfg["tg_depth"], init="dense-fan" if cfg["tg_init"] == "dense-fan"
-                                                else "he").to(self.device)
+                                                else "he", output=cfg["output_activation"]).to(self.device)
             self.critic2 = networks.critic(critic_width(len(self.genes), cfg["critic_transform"]),
                                            cfg["critic_layers"]).to(self.device)
             self.lab = networks.labeler(len(self.targets), cfg["labeler_layers"], len(self.tfs)).to(self.device)
@@ -390,10 +400,18 @@ class GRouNdGAN:
             z = torch.randn(n, int(self.cfg["latent_dim"]), generator=_seeded(EVAL_SEED + 3)).to(self.device)
             raw = self.cc(z)[:, self._tgt_cols]
             mean, sd = raw.mean(0), raw.std(0)
+            scale, bias = sd, mean
+            if self.cfg["output_activation"] == "softplus":
+                # softplus(b + s * N(0, 1)): linear above a mean of 1, log-normal (moments matched) below it
+                m = mean.clamp_min(1e-4)
+                s_log = torch.sqrt(torch.log1p((sd / m) ** 2)).clamp_max(2.0)
+                small = m < 1.0
+                scale = torch.where(small, s_log, sd)
+                bias = torch.where(small, torch.log(m) - 0.5 * s_log ** 2, inverse_softplus(m))
             for i, bucket in enumerate(tg.buckets):
                 genes = getattr(tg, f"genes_{i}")
-                bucket.out.weight.mul_(sd[genes].view(-1, 1, 1))
-                bucket.out.bias.copy_(mean[genes].view(-1, 1, 1))
+                bucket.out.weight.mul_(scale[genes].view(-1, 1, 1))
+                bucket.out.bias.copy_(bias[genes].view(-1, 1, 1))
 
     def _train_stage2(self, Xt, scorer, rng, ckpt, fp, progress, deadline) -> StageLoop:
         cfg, dev = self.cfg, self.device

@@ -13,12 +13,12 @@ from torch import nn
 from simulators.groundgan.layers import GroupedBatchNorm, GroupedLinear, mlp
 
 
-def causal_controller(latent_dim: int, layers, n_genes: int) -> nn.Sequential:
-    """The stage-1 generator without its LSN layer: ``latent -> layers (Linear, BatchNorm, ReLU) -> N -> ReLU``.
+def causal_controller(latent_dim: int, layers, n_genes: int, output: str = "relu") -> nn.Sequential:
+    """The stage-1 generator without its LSN layer: ``latent -> layers (Linear, BatchNorm, ReLU) -> N -> output``.
 
-    He initialisation for every layer (all are followed by a ReLU), as the paper says.
+    He initialisation for every layer, as the paper says. ``output`` is ``relu`` (paper) or ``softplus``.
     """
-    return mlp([latent_dim, *layers, n_genes], batchnorm=True, final_activation=True,
+    return mlp([latent_dim, *layers, n_genes], batchnorm=True, final_activation=output,
                init_hidden="he", init_last="he")
 
 
@@ -36,8 +36,9 @@ def labeler(n_targets: int, layers, n_tfs: int) -> nn.Sequential:
 class _Bucket(nn.Module):
     """The MLPs of all target genes that have the same number of parents ``k``."""
 
-    def __init__(self, n_genes: int, k: int, noise: int, width: int, depth: int):
+    def __init__(self, n_genes: int, k: int, noise: int, width: int, depth: int, output: str = "relu"):
         super().__init__()
+        self.output = output
         d_in = k + noise
         hidden = width * d_in
         self.linears = nn.ModuleList()
@@ -51,7 +52,8 @@ class _Bucket(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (G_b, B, k+n) -> (G_b, B)
         for lin, bn in zip(self.linears, self.norms):
             x = torch.relu(bn(lin(x)))
-        return torch.relu(self.out(x)).squeeze(-1)
+        y = self.out(x)
+        return (nn.functional.softplus(y) if self.output == "softplus" else torch.relu(y)).squeeze(-1)
 
 
 class TargetGenerators(nn.Module):
@@ -69,7 +71,7 @@ class TargetGenerators(nn.Module):
     """
 
     def __init__(self, parents: list[list[int]], n_tfs: int, noise_per_gene: int = 1, width: int = 2,
-                 depth: int = 3, init: str = "he"):
+                 depth: int = 3, init: str = "he", output: str = "relu"):
         super().__init__()
         self.n_targets = len(parents)
         self.n_tfs = n_tfs
@@ -88,7 +90,7 @@ class TargetGenerators(nn.Module):
             self.register_buffer(f"genes_{i}", torch.tensor(genes, dtype=torch.long), persistent=False)
             self.register_buffer(f"parents_{i}", torch.tensor([parents[g] for g in genes], dtype=torch.long),
                                  persistent=False)
-            self.buckets.append(_Bucket(len(genes), k, noise_per_gene, width, depth))
+            self.buckets.append(_Bucket(len(genes), k, noise_per_gene, width, depth, output))
         inv = torch.empty(len(order), dtype=torch.long)
         inv[torch.tensor(order)] = torch.arange(len(order))
         self.register_buffer("inverse_order", inv, persistent=False)
