@@ -67,3 +67,12 @@ def test_simulate_command_on_bonemarrow(data_dir, tmp_path):
     pd.DataFrame([(tfs[0], "NotAGene")], columns=["regulator", "target"]).to_csv(bad, index=False)
     assert main(["simulate", "--dataset", "bonemarrow", "--grn", str(bad), "--preset", "smoke",
                  "--out", str(tmp_path / "r2"), "--quiet"]) == 2
+
+
+def test_knockout_accepts_a_bench_run_folder(run_dir, tmp_path):
+    import shutil
+
+    shutil.copytree(run_dir / "model", tmp_path / "run" / "groundgan" / "model")  # the layout `bench run` writes
+    tf = GRouNdGAN.load(run_dir / "model").tfs[0]
+    assert main(["knockout", str(tmp_path / "run"), "--tf", tf, "--cells", "10", "--out", str(tmp_path / "ko")]) == 0
+    assert (tmp_path / "ko" / "perturbed.h5ad").exists()

@@ -110,7 +110,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("knockout")
     def knockout_cmd(
-        run: Path = typer.Argument(..., help="run folder written by `bench simulate` (or a saved model folder)"),
+        run: Path = typer.Argument(..., help="folder written by `bench simulate` or `bench run`, or a saved model folder"),
         tf: List[str] = typer.Option(..., "--tf", help="TF to perturb (repeatable: all are set together)"),
         value: float = typer.Option(0.0, "--value", help="value to set, in library-normalised expression "
                                     "(0 = knockout)"),
@@ -137,9 +137,12 @@ def register(app: typer.Typer) -> None:
         from bench.io import write_h5ad, write_json
         from simulators import GRouNdGAN
 
-        model_dir = run / "model" if (run / "model").is_dir() else run
-        if not (model_dir / "simulator.json").exists():
-            raise BenchError(f"no fitted simulator in {run}.", "Run `bench simulate` first and pass its run folder.")
+        # a `bench simulate` folder, a `bench run` folder (its GRouNdGAN stage), or a saved model folder
+        candidates = [run / "model", run / "groundgan" / "model", run]
+        model_dir = next((c for c in candidates if (c / "simulator.json").exists()), None)
+        if model_dir is None:
+            raise BenchError(f"no fitted simulator in {run}.",
+                             "Pass a folder written by `bench simulate` or `bench run`, or a saved model folder.")
         model = GRouNdGAN.load(model_dir)
         control, pert = model.perturb(cells, {t: value for t in tf}, seed=seed, units=units)
         down = sorted({g for t in tf for g in model.downstream(t)})
