@@ -328,8 +328,7 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
     def do_infer(d: Path) -> dict:
         from concurrent.futures import ThreadPoolExecutor
 
-        from bench.edges import write_edges
-        from methods.execution import run_methods
+        from methods.execution import run_methods, save_runs
 
         summary = {}
         jobs = []  # (source, method, data, pseudotime) still to run; finished ones have a marker
@@ -358,10 +357,7 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
                                 memory_limit=cfg.method_memory_gb * 2**30, scheduler=address,
                                 params=cfg.method_params.get(m.name), preset=method_preset(cfg, m),
                                 n_jobs=n_jobs)
-            mdir = d / source / m.name
-            if res.ok:
-                write_edges(mdir / "edges.parquet", res.edges)
-            bio.write_json(mdir / "record.json", res.record)
+            save_runs([res], d / source, summary=False)  # methods finish concurrently: no shared runs.json
             bio.write_json(d / source / m.name / "_done.json", {"key": _hash(k_inf, source, m.name)})
             r = res.record
             run.progress.say(f"  {source:<9} {m.name:<12} {res.status:<8} {r.get('wall_s') or 0:7.1f} s "

@@ -484,15 +484,19 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
     return runs
 
 
-def save_runs(runs: Sequence[MethodRun], out_dir: str | os.PathLike) -> Path:
-    """Write ``<out_dir>/<method>/edges.parquet`` + ``record.json`` and ``<out_dir>/runs.json``."""
+def save_runs(runs: Sequence[MethodRun], out_dir: str | os.PathLike, summary: bool = True) -> Path:
+    """Write ``<out_dir>/<method>/edges.parquet`` + ``record.json`` and (``summary``) ``<out_dir>/runs.json``.
+
+    ``summary=False`` leaves ``runs.json`` out, for callers that save methods one by one into a shared folder.
+    """
     out = Path(out_dir)
     for run in runs:
         d = out / run.method
         if run.ok:
             write_edges(d / "edges.parquet", run.edges)
         bio.write_json(d / "record.json", run.record)
-    bio.write_json(out / "runs.json", [r.record for r in runs])
+    if summary:
+        bio.write_json(out / "runs.json", [r.record for r in runs])
     return out
 
 

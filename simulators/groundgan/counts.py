@@ -96,7 +96,7 @@ class CountSampler:
 
     def expected_counts(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
         idx = (u[:, :1] * len(self.depths)).long().clamp_(0, len(self.depths) - 1)
-        return x * (self.depths.to(x.device)[idx] / self.library)
+        return x * (self.depths[idx] / self.library)
 
     def frozen_sample(self, x: torch.Tensor, u: torch.Tensor, scale: torch.Tensor | None = None):
         """Counts by inverse CDF from frozen uniforms ``u``; returns (cells, scale).
