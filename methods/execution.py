@@ -293,7 +293,7 @@ def _run_task(method_payload: bytes, adata, pseudotime, tfs, seed, params, prese
         if executor == "docker":
             from methods.beeline import run_docker
 
-            run = run_docker(method.name, adata, pseudotime=pseudotime, seed=seed,
+            run = run_docker(method.name, adata, pseudotime=pseudotime, tfs=tfs, seed=seed,
                              params=resolve_params(method, preset, params), preset=preset, timeout=timeout,
                              memory_limit=memory_limit, **(executor_options or {}))
         else:

@@ -13,6 +13,7 @@ container run as non-root without network, outputs parsed, a failing and a hangi
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 from pathlib import Path
@@ -62,6 +63,7 @@ class FakeContainer:
             return
         [(host, spec)] = self.kwargs["volumes"].items()
         cmd = self.kwargs["command"][-1]
+        self.client.env = self.kwargs.get("environment") or {}
         try:
             for part in cmd.split(" && "):  # one command per lineage
                 self.client.play(Path(host), spec["bind"], shlex.split(part))
@@ -123,6 +125,8 @@ class FakeClient:
         self.images, self.containers, self.api = _Images(), _Containers(), _Api()
         self.genes: list[str] = []
         self.lineages: list[pd.Series] = []  # pseudotime of each lineage's cells
+        self.reports_info = False  # arboreto: write outFile.txt.info.json as the local image's runner does
+        self.env: dict = {}
 
     def ping(self):
         return True
@@ -147,6 +151,12 @@ class FakeClient:
             rows = [(genes[i], genes[j], abs(W[i, j])) for i, j in pairs if i != j]
             pd.DataFrame(rows, columns=["TF", "target", "importance"]).sort_values("importance", ascending=False) \
                 .to_csv(h(args["outFile"]), sep="\t", index=False)
+            if self.reports_info:
+                tf_file = self.env.get("ARBORETO_TF_FILE")
+                info = {"seed": int(self.env["ARBORETO_SEED"]),
+                        "n_tfs": len(h(tf_file).read_text().split()) if tf_file else None,
+                        "versions": {"arboreto": "0.1.6"}, "infer_wall_s": 0.5}
+                h(args["outFile"] + ".info.json").write_text(json.dumps(info))
         elif argv[:2] == ["Rscript", "runPPCOR.R"]:  # genes x cells, comma, index; all pairs incl. diagonal
             df = pd.read_csv(h(argv[2]), index_col=0)
             assert list(df.index) == genes and len(df.columns) == self.n_cells
@@ -254,6 +264,39 @@ def test_params_reach_the_command_under_beeline_names(tiny):
     assert run.record["params"] == {}  # BEELINE's arboreto script takes no parameters
 
 
+@pytest.mark.parametrize("reports", [False, True], ids=["beeline-image", "local-image"])
+def test_arboreto_gets_seed_and_tfs_and_the_record_says_what_the_image_used(tiny, tmp_path, reports):
+    client = FakeClient(images=["grnbeeline/arboreto:base"])
+    client.genes, client.n_cells, client.reports_info = list(tiny.var_names), tiny.n_obs, reports
+    tfs = list(tiny.var_names[:2]) + ["NotAGene"]
+    run = run_docker("genie3", tiny, tfs=tfs, seed=5, client=client, poll_interval=0.001, workdir=tmp_path)
+    assert run.ok, run.record["error"]
+    [c] = client.containers_run
+    assert c.kwargs["environment"] == {"ARBORETO_SEED": "5", "ARBORETO_TF_FILE": "/data/TFs.txt"}
+    assert (tmp_path / "TFs.txt").read_text().split() == tfs[:2]  # genes absent from the data are dropped
+    # BEELINE's own image reports nothing: unseeded, every gene a regulator; the local image says what it used.
+    assert run.record["seeded"] is reports and run.record["used_tfs"] is reports
+    assert run.record.get("image_versions") == ({"arboreto": "0.1.6"} if reports else None)
+    with pytest.raises(BenchError, match="none of the given TFs"):
+        run_docker("genie3", tiny, tfs=["NotAGene"], client=client, poll_interval=0.001)
+
+
+@pytest.mark.parametrize("name", ["genie3", "ppcor"])
+def test_expression_reaches_the_image_bit_for_bit(name, tmp_path):
+    from methods.contract import make_tiny_dataset
+
+    a = make_tiny_dataset(n_cells=200, n_genes=6, n_tfs=2, seed=4)
+    a.X = np.log1p(np.asarray(a.X, dtype=np.float64) * np.pi).astype(np.float32)  # many digits
+    client = FakeClient(images=[ALGORITHMS[name].image])
+    client.genes, client.n_cells = list(a.var_names), a.n_obs
+    assert run_docker(name, a, client=client, poll_interval=0.001, workdir=tmp_path).ok
+    cells_x_genes = name == "genie3"
+    # pandas writes the shortest exact repr; read back exactly (runArboreto.py reads so too) it is the same number.
+    back = pd.read_csv(tmp_path / "ExpressionData.csv", sep="\t" if cells_x_genes else ",", index_col=0,
+                       float_precision="round_trip").to_numpy()
+    assert np.array_equal(back if cells_x_genes else back.T, np.asarray(a.X, dtype=np.float64))
+
+
 def test_failing_container_is_failed_with_its_log(tiny):
     client = FakeClient("fail", images=["grnbeeline/pidc:base"])
     client.genes, client.n_cells = list(tiny.var_names), tiny.n_obs
@@ -293,6 +336,9 @@ def test_image_overrides(monkeypatch):
     assert bex.image_for("ppcor", {"PPCOR": "x/y@sha256:abc"}) == "x/y@sha256:abc"
     monkeypatch.setenv("BENCH_IMAGE_SCODE", "mirror/scode:1")
     assert bex.image_for("scode") == "mirror/scode:1"
+    monkeypatch.setenv("BENCH_IMAGE_REGISTRY", "registry.example.org:5000/mirror/")
+    assert bex.image_for("genie3") == "registry.example.org:5000/mirror/grnbeeline/arboreto:base"
+    assert bex.image_for("scode") == "mirror/scode:1"  # a per-method image wins over the registry
     with pytest.raises(BenchError, match="no BEELINE docker image"):
         bex.image_for("cespgrn")
 

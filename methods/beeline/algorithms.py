@@ -21,6 +21,11 @@ files per lineage (``ExpressionData{idx}.csv``, ... for lineage ``idx`` = 0, 1, 
 command per lineage (joined with ``&&`` in one container), and the lineages' edges are merged by the maximum
 weight per pair, as BEELINE's parsers do. Parsers return ``regulator, target, weight`` with ``weight = |EdgeWeight|`` (BEELINE's evaluation
 takes the absolute value), self-pairs dropped and duplicate pairs merged by their maximum.
+
+GENIE3 and GRNBoost2 also get the run's seed and TF list, as container environment (``ARBORETO_SEED``,
+``ARBORETO_TF_FILE`` naming ``TFs.txt`` in the run folder). BEELINE's own image ignores both (it is unseeded and
+uses every gene as a regulator); the local image built by ``.ci/build-arboreto-image.sh`` honours them and says
+so in ``outFile.txt.info.json``, which the executor reads into the run record.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -47,6 +54,10 @@ class Algorithm:
     parse: Callable[..., pd.DataFrame]
     needs_pseudotime: bool = False
     defaults: dict = field(default_factory=dict)
+    # (run folder, mount, seed, tfs) -> container environment; may write extra input files
+    extras: Callable[..., dict] | None = None
+    # run folder -> what the image reports about the run (empty when it reports nothing)
+    run_info: Callable[[Path], dict] | None = None
 
 
 # BEELINE's parameter names -> the native modules' names for the same setting (either is accepted).
@@ -83,8 +94,6 @@ def _require(path: Path) -> Path:
 
 # ----------------------------------------------------------------------------------------------- writers
 # ``expr`` is genes x cells (index = genes, columns = cells), as BEELINE's ExpressionData.csv.
-
-
 def _write_arboreto(d: Path, expr: pd.DataFrame, pt, params, idx=0) -> None:
     expr.T.to_csv(d / "ExpressionData.csv", sep="\t", header=True, index=True)  # cells x genes, TSV
 
@@ -116,6 +125,22 @@ def _write_sincerities(d: Path, expr, pt, params, idx=0) -> None:
     bins = pd.qcut(pt, q=n_bins, duplicates="drop")
     sub["Time"] = [(iv.left + iv.right) / 2 for iv in bins]
     sub.to_csv(d / f"ExpressionData{idx}.csv", sep=",", header=True, index=False)
+
+
+def _extras_arboreto(d: Path, mount: str, seed: int, tfs) -> dict:
+    env = {"ARBORETO_SEED": str(int(seed))}
+    if tfs is not None:
+        (d / "TFs.txt").write_text("".join(f"{t}\n" for t in tfs))
+        env["ARBORETO_TF_FILE"] = f"{mount}/TFs.txt"
+    return env
+
+
+def _info_arboreto(d: Path) -> dict:
+    p = d / "outFile.txt.info.json"
+    try:
+        return json.loads(p.read_text()) if p.exists() else {}
+    except ValueError:
+        return {}
 
 
 # ----------------------------------------------------------------------------------------------- commands
@@ -197,9 +222,9 @@ def _parse_sincerities(d: Path, genes, params, idx=0) -> pd.DataFrame:
 
 ALGORITHMS: dict[str, Algorithm] = {a.name.lower(): a for a in [
     Algorithm("GENIE3", "grnbeeline/arboreto:base", "/data", _write_arboreto, _cmd_arboreto("GENIE3"),
-              _parse_arboreto),
+              _parse_arboreto, extras=_extras_arboreto, run_info=_info_arboreto),
     Algorithm("GRNBoost2", "grnbeeline/arboreto:base", "/data", _write_arboreto, _cmd_arboreto("GRNBoost2"),
-              _parse_arboreto),
+              _parse_arboreto, extras=_extras_arboreto, run_info=_info_arboreto),
     Algorithm("PPCOR", "grnbeeline/ppcor:base", "/data", _write_ppcor, _cmd_ppcor, _parse_ppcor,
               defaults={"pVal": 0.01}),
     Algorithm("PIDC", "grnbeeline/pidc:base", "/data", _write_pidc, _cmd_pidc, _parse_pidc),

@@ -50,19 +50,29 @@ def docker_client(client=None):
 
 
 def image_for(name: str, images: Mapping[str, str] | None = None) -> str:
-    """The image for a method: ``images[name]`` (case-insensitive), ``$BENCH_IMAGE_<NAME>``, or BEELINE's."""
+    """The image for a method: ``images[name]`` (case-insensitive), ``$BENCH_IMAGE_<NAME>``, or BEELINE's.
+
+    BEELINE's name is looked up under ``$BENCH_IMAGE_REGISTRY`` when set (a registry or mirror prefix such as
+    ``registry.example.org/mirror``, giving ``registry.example.org/mirror/grnbeeline/ppcor:base``).
+    """
     algo = get_algorithm(name)
     for k, v in (images or {}).items():
         if k.lower() == algo.name.lower():
             return v
-    return os.environ.get(f"BENCH_IMAGE_{algo.name.upper()}", algo.image)
+    registry = os.environ.get("BENCH_IMAGE_REGISTRY", "").strip().rstrip("/")
+    default = f"{registry}/{algo.image}" if registry else algo.image
+    return os.environ.get(f"BENCH_IMAGE_{algo.name.upper()}", default)
 
 
-def check_image(client, image: str) -> None:
+BUILD_LABEL = "grn-bench.build"  # content hash of a locally built image (.ci/build-arboreto-image.sh)
+
+
+def check_image(client, image: str):
+    """The docker image object of ``image``; a one-line :class:`BenchError` if it is not present."""
     import docker
 
     try:
-        client.images.get(image)
+        return client.images.get(image)
     except docker.errors.ImageNotFound:
         raise BenchError(f"docker image {image} is not present.",
                          f"Run: docker pull {image}, or use a local image (bench infer --image METHOD=IMAGE, "
@@ -101,7 +111,14 @@ def _sample_stats(container) -> tuple[int | None, float | None]:
     return (int(usage) if usage else None), (cpu / 1e9 if cpu else None)
 
 
-def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict | None = None,
+def image_identity(image_obj) -> tuple[str | None, str | None]:
+    """(image id, grn-bench build hash or ``None`` for an image not built by grn-bench)."""
+    attrs = getattr(image_obj, "attrs", None) or {}
+    labels = (attrs.get("Config") or {}).get("Labels") or {}
+    return getattr(image_obj, "id", None), labels.get(BUILD_LABEL)
+
+
+def run_docker(name: str, adata, *, pseudotime=None, tfs=None, seed: int = 0, params: dict | None = None,
                preset: str | None = None, timeout: float | None = None, memory_limit: float | None = None,
                images: Mapping[str, str] | None = None, user: str | None = None,
                environment: Mapping[str, str] | None = None, client=None, workdir: str | os.PathLike | None = None,
@@ -116,8 +133,13 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
         Cells x genes expression; written as BEELINE's ``ExpressionData.csv``.
     pseudotime
         One value per cell, for LEAP, SCODE and SINCERITIES.
+    tfs
+        Candidate regulators, for GENIE3 and GRNBoost2: handed to the image, which may ignore them (BEELINE's
+        does; the local image built by ``.ci/build-arboreto-image.sh`` uses them). ``used_tfs`` in the record
+        says which happened.
     seed
-        Recorded only: BEELINE's scripts are unseeded.
+        Handed to GENIE3's and GRNBoost2's image the same way (``seeded`` in the record); BEELINE's other
+        scripts are unseeded, so for them it is recorded only.
     params
         BEELINE parameters (``pVal``, ``maxLag``, ``z``/``nIter``/``nRep``, ``nBins``; the native modules'
         snake_case names are accepted too). Only these reach the image and the record: BEELINE's GENIE3,
@@ -142,12 +164,19 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
     params = beeline_params(algo, params)
     c = docker_client(client)
     image = image_for(name, images)
-    check_image(c, image)
+    image_id, image_build = image_identity(check_image(c, image))
     user = user or default_user()
+    if tfs is not None and algo.extras is not None:
+        present = set(map(str, adata.var_names))
+        tfs = [str(t) for t in tfs if str(t) in present]
+        if not tfs:
+            raise BenchError("none of the given TFs is among the expression's genes.",
+                             "Check the TF list's species and gene-symbol style.")
     record: dict[str, Any] = {
-        "method": algo.name, "executor": "docker", "image": image, "status": "failed", "error": None,
+        "method": algo.name, "executor": "docker", "image": image, "image_id": image_id,
+        "image_build": image_build, "status": "failed", "error": None,
         "stderr_tail": "", "wall_s": None, "cpu_s": None, "peak_rss_mb": None, "params": params, "preset": preset,
-        "seed": int(seed), "timeout_s": timeout,
+        "seed": int(seed), "seeded": False, "used_tfs": False, "timeout_s": timeout,
         "memory_limit_mb": None if memory_limit is None else round(memory_limit / 2**20, 1),
         "n_cells": int(adata.n_obs), "n_genes": int(adata.n_vars), "n_edges": 0, "user": user,
         "network": "none", "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -172,6 +201,8 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
             runs = [(0, None)]
         for i, pt in runs:
             algo.write_inputs(tmp, expr, pt, params, i)
+        env = dict(algo.extras(tmp, algo.mount, seed, tfs) if algo.extras else {})
+        env.update(environment or {})
         for p in tmp.rglob("*"):
             os.chmod(p, 0o777 if p.is_dir() else 0o666)
         cmd = " && ".join(algo.command(algo.mount, params, expr.shape[0], expr.shape[1] if pt is None else len(pt), i)
@@ -179,7 +210,7 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
         record["command"] = cmd
         record["n_lineages"] = len(runs) if algo.needs_pseudotime else None
         kwargs = dict(command=["/bin/sh", "-c", cmd], detach=True, network_mode="none", user=user,
-                      volumes={str(tmp): {"bind": algo.mount, "mode": "rw"}}, environment=dict(environment or {}),
+                      volumes={str(tmp): {"bind": algo.mount, "mode": "rw"}}, environment=env,
                       labels={"grn-bench.method": algo.name}, stdin_open=False, tty=False)
         if memory_limit is not None:
             kwargs.update(mem_limit=int(memory_limit), memswap_limit=int(memory_limit))
@@ -235,6 +266,12 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
                 edges = rank_edges(parsed)
                 record["status"] = "ok"
                 record["n_edges"] = int(len(edges))
+                info = algo.run_info(tmp) if algo.run_info else {}
+                if info:  # the image says what it used; BEELINE's own images say nothing
+                    record["seeded"] = info.get("seed") == int(seed)
+                    record["used_tfs"] = info.get("n_tfs") is not None
+                    record["image_versions"] = info.get("versions")
+                    record["image_infer_wall_s"] = info.get("infer_wall_s")  # without container start-up
         return MethodRun(algo.name, edges, record)
     finally:
         if container is not None:
