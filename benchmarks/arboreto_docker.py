@@ -20,12 +20,11 @@ from scipy.stats import spearmanr
 
 
 def bonemarrow_default_input(seed: int = 0):
-    from bench.pipeline import method_input
     from datasets import dataset_tfs, get_split, prepare_dataset
+    from methods.inputs import prepare_input
 
     adata = prepare_dataset("bonemarrow", n_genes=300, seed=seed)
-    train = method_input(get_split(adata, "train"))
-    train.X = np.asarray(train.X, dtype=np.float32)
+    train = prepare_input(get_split(adata, "train"))  # log1p, float32: what every method gets
     tfs = [t for t in dataset_tfs(adata) if t in set(train.var_names)]
     return train, tfs
 
@@ -63,24 +62,26 @@ def main() -> None:
     for name in args.methods.split(","):
         method = get_method(name)
         d = run_docker(name, adata, tfs=tfs, seed=args.seed, timeout=6 * 3600)
-        n = run_isolated(method, adata, tfs=tfs, seed=args.seed, n_jobs=args.n_jobs, timeout=6 * 3600)
+        n = run_isolated(method, adata, tfs=tfs, seed=args.seed, n_jobs=args.n_jobs, timeout=6 * 3600,
+                         input_transform="none")  # already transformed, as run_docker gets it
         if not (d.ok and n.ok):
             print(name, "docker:", d.status, d.record.get("error"), "native:", n.status, n.record.get("error"))
             continue
         # Fixed costs: docker = everything but arboreto's own time (the image reports it); native = a run of one
         # target with one tree (process start, input file, imports).
         one = adata[:, tfs[:2]].copy()
-        tiny = run_isolated(method, one, tfs=tfs[:2], seed=args.seed, n_jobs=args.n_jobs, params={"n_estimators": 1})
-        fixed = {"docker": d.record["wall_s"] - d.record["image_infer_wall_s"], "native": tiny.record["wall_s"]}
+        tiny = run_isolated(method, one, tfs=tfs[:2], seed=args.seed, n_jobs=args.n_jobs, params={"n_estimators": 1},
+                            input_transform="none")
+        fixed = {"docker": d.record.runtime_s - d.record["image_runtime_s"], "native": tiny.record.runtime_s}
         rho, n_union, same_top = agreement(d.edges, n.edges)
         scale = full.n_vars / adata.n_vars
         print(f"{name}: edges docker {len(d.edges)}, native {len(n.edges)}, union {n_union}; "
               f"Spearman {rho:.6f}; top-20 identical: {same_top}")
         for path, r in (("docker", d.record), ("native", n.record)):
-            est = fixed[path] + (r["wall_s"] - fixed[path]) * scale
-            print(f"  {path:<6} wall {r['wall_s']:8.1f} s (fixed {fixed[path]:5.1f} s)  cpu {r['cpu_s'] or 0:8.1f} s  "
-                  f"peak {r['peak_rss_mb'] or 0:6.0f} MB  -> all {full.n_vars} targets ~{est:7.0f} s wall")
-        print(f"  image {d.record['image']} {d.record['image_id']} build {d.record['image_build']}")
+            est = fixed[path] + (r.runtime_s - fixed[path]) * scale
+            print(f"  {path:<6} wall {r.runtime_s:8.1f} s (fixed {fixed[path]:5.1f} s)  cpu {r.cpu_time_s or 0:8.1f} s  "
+                  f"peak {r.peak_memory_mb or 0:6.0f} MB  -> all {full.n_vars} targets ~{est:7.0f} s wall")
+        print(f"  image {d.record.image} {d.record.image_id} build {d.record['image_build']}")
 
 
 if __name__ == "__main__":

@@ -59,6 +59,10 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "seed": "Int64",
     "preset": "string",
     "parameters": "string",         # JSON object of the method's parameters
+    "input_transform": "string",    # what the method got: log1p of the normalised expression (methods.inputs)
+    "executor": "string",           # native (Python, child process) or docker
+    "image": "string",              # docker: the image name
+    "image_id": "string",           # docker: the image's content id (sha256:...)
     "config_hash": "string",
     "package_versions": "string",   # JSON object {package: version}
     "error": "string",              # one-line reason when status != ok

@@ -43,7 +43,7 @@ def arboreto_image(request):
 
 @pytest.fixture(scope="module")
 def small():
-    """Continuous expression with planted TF -> target edges, float32 (the dtype the methods get).
+    """Continuous expression with planted TF -> target edges (both paths get log1p of it as float32).
 
     Continuous on purpose: with count-like data two candidate splits can improve the loss by exactly the same
     amount, and scikit-learn 1.2.2 (in the image) and the host's version may break such a tie differently (one
@@ -56,7 +56,7 @@ def small():
     tf = rng.gamma(2.0, 1.0, (n_cells, n_tfs))
     W = rng.normal(0.0, 1.0, (n_tfs, n_targets)) * (rng.random((n_tfs, n_targets)) < 0.6)
     targets = tf @ W + rng.normal(0.0, 0.5, (n_cells, n_targets))
-    X = np.log1p(np.abs(np.hstack([tf, targets]))).astype(np.float32)
+    X = np.abs(np.hstack([tf, targets])).astype(np.float32)
     tfs = [f"TF{i}" for i in range(n_tfs)]
     adata = ad.AnnData(X)
     adata.var_names = tfs + [f"G{j}" for j in range(n_targets)]
@@ -79,10 +79,13 @@ def test_docker_arboreto_matches_native(arboreto_image, small):
         assert d.ok, d.record.get("error") or d.record.get("stderr_tail")
         assert n.ok, n.record.get("error") or n.record.get("stderr_tail")
         r = d.record
-        assert r["executor"] == "docker" and r["image"] == image and r["image_id"] == image_id
+        assert r.executor == "docker" and r.image == image and r.image_id == image_id
         assert r["image_build"] == build and r["seeded"] and r["used_tfs"]
-        assert r["image_versions"]["scikit-learn"] == "1.2.2" and r["params"] == {}
-        assert n.record["executor"] == "native" and n.record["preset"] is None  # arboreto's own settings
+        assert r["image_versions"]["scikit-learn"] == "1.2.2" and r.parameters == {}
+        assert n.record.executor == "native" and n.record.preset is None  # arboreto's own settings
+        lb_d, lb_n = r.leaderboard_fields(), n.record.leaderboard_fields()  # what the leaderboard rows get
+        assert (lb_d["executor"], lb_d["image"], lb_d["image_id"]) == ("docker", image, image_id)
+        assert (lb_n["executor"], lb_n["image"], lb_n["image_id"]) == ("native", None, None)
         assert set(d.edges["regulator"]) <= set(tfs)
 
         wd, wn = _weights(d.edges), _weights(n.edges)
