@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
+from methods.base import all_methods
 
-ALL_METHODS = ["genie3", "grnboost2", "ppcor", "pidc", "leap", "scode", "sincerities", "cespgrn"]
 SOURCES = ["groundgan", "real", "scgan"]
 
 
@@ -35,7 +35,7 @@ class RunConfig:
     dataset: str = "bonemarrow"
     preset: str = "default"
     seed: int = 0
-    methods: list[str] = field(default_factory=lambda: list(ALL_METHODS))
+    methods: list[str] | None = None  # method ids; None = every registered method
     sources: list[str] = field(default_factory=lambda: list(SOURCES))
     executor: str = "native"  # native | docker
     device: str = "auto"  # auto | cpu | cuda
@@ -73,10 +73,12 @@ class RunConfig:
         for key, val in p.items():
             if getattr(c, key) is None:
                 setattr(c, key, val)
-        unknown = sorted(set(c.methods) - set(_known_methods()))
+        known = _known_methods()
+        c.methods = list(known) if c.methods is None else [str(m).lower() for m in c.methods]
+        unknown = sorted(set(c.methods) - set(known))
         if unknown:
             raise BenchError(f"unknown method(s): {', '.join(unknown)}.",
-                             f"Choose from: {', '.join(_known_methods())} (see `bench methods list`).")
+                             f"Choose from: {', '.join(known)} (see `bench methods list`).")
         bad = sorted(set(c.sources) - set(SOURCES))
         if bad:
             raise BenchError(f"unknown source(s): {', '.join(bad)}.", f"Choose from {', '.join(SOURCES)}.")
@@ -109,12 +111,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 
 def _known_methods() -> list[str]:
-    try:
-        from methods.base import all_methods
-
-        return sorted(all_methods())
-    except Exception:  # registry import problems surface elsewhere with a better message
-        return list(ALL_METHODS)
+    """Ids of every registered method (built-in, entry points, --method-file), sorted."""
+    return list(all_methods())
 
 
 def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:

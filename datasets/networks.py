@@ -24,10 +24,12 @@ import anndata as ad
 import numpy as np
 import pandas as pd
 
+from bench.arrays import dense
 from bench import io as bio
 from bench.edges import EDGE_COLUMNS, empty_edges, rank_edges, read_edges
 from bench.errors import BenchError
 from bench.settings import settings
+from methods.native.trees import grnboost2
 
 STRATEGIES = ("top", "pos-control", "neg-control", "random")
 
@@ -38,9 +40,7 @@ def reference_grn(train: ad.AnnData, tfs, *, seed: int = 0, n_jobs: int | None =
 
     The input is the library-size-normalised, non-log expression, as in the paper's code.
     """
-    from methods.native.trees import grnboost2
-
-    X = np.asarray(train.X.toarray() if hasattr(train.X, "toarray") else train.X, dtype=np.float32)
+    X = dense(train.X, np.float32)
     tfs = sorted(set(map(str, tfs)) & set(map(str, train.var_names)))
     if not tfs:
         raise BenchError("no TF of the list is among the data's genes.", "Give the TF list of the data's species.")

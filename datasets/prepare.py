@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 from pathlib import Path
+import importlib.metadata as md
 
 import anndata as ad
 import numpy as np
@@ -23,8 +24,6 @@ PREPARE_VERSION = 1  # bump when preprocessing changes meaning, to invalidate ca
 
 
 def package_versions() -> dict[str, str]:
-    import importlib.metadata as md
-
     out = {}
     for pkg in ("grn-bench", "numpy", "scipy", "pandas", "anndata", "scanpy", "scikit-learn", "torch"):
         try:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from bench.arrays import dense
 from bench.errors import BenchError
 
 PREPROCESS_DEFAULTS = {"min_genes": 10, "min_cells": 3, "n_genes": 1000, "library_size": 20000.0,
@@ -40,7 +41,7 @@ def split_cells(n_cells: int, n_test: int, n_validation: int, seed: int) -> np.n
 
 
 def _normalise(counts, library_size: float) -> np.ndarray:
-    X = np.asarray(counts.toarray() if sp.issparse(counts) else counts, dtype=np.float64)
+    X = dense(counts, np.float64)
     totals = X.sum(axis=1, keepdims=True)
     return (X / totals * library_size).astype(np.float32)
 

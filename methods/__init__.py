@@ -11,14 +11,25 @@ A method is ``infer(adata, *, pseudotime=None, tfs=None, seed=0, **params) -> ed
 :func:`load_method_file`. :func:`check_method` runs the contract checks on it.
 """
 
-from methods.base import Method, MethodInfo, all_methods, get_method, load_method_file, register
-from methods.contract import check_method, make_tiny_dataset
-from methods.isolation import run_isolated
-from methods.jobs import Job, make_jobs
-from methods.pseudotime_input import resolve_pseudotime
-from methods.record import MethodRun, RunRecord
-from methods.runner import records_table, run_jobs, run_methods, save_runs
+from __future__ import annotations
 
-__all__ = ["Job", "Method", "MethodInfo", "MethodRun", "RunRecord", "make_jobs", "run_jobs", "all_methods", "check_method", "get_method", "load_method_file",
-           "make_tiny_dataset", "records_table", "register", "resolve_pseudotime", "run_isolated", "run_methods",
-           "save_runs"]
+import importlib
+
+# name -> module; imported on first use, so that ``import methods.base`` (the registry) or a native kernel does not
+# pull in Dask, docker and the execution layer.
+_EXPORTS = {
+    "Method": "methods.base", "MethodInfo": "methods.base", "all_methods": "methods.base",
+    "get_method": "methods.base", "load_method_file": "methods.base", "register": "methods.base",
+    "check_method": "methods.contract", "make_tiny_dataset": "methods.contract",
+    "run_isolated": "methods.isolation", "Job": "methods.jobs", "make_jobs": "methods.jobs",
+    "resolve_pseudotime": "methods.pseudotime_input", "MethodRun": "methods.record", "RunRecord": "methods.record",
+    "records_table": "methods.runner", "run_jobs": "methods.runner", "run_methods": "methods.runner",
+    "save_runs": "methods.runner",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'methods' has no attribute {name!r}")

@@ -1,4 +1,4 @@
-"""The child process of :func:`methods.execution.run_isolated` (``python -m methods._child TASK_DIR``).
+"""The child process of :func:`methods.isolation.run_job_in_child` (``python -m methods._child TASK_DIR``).
 
 Reads the task written by the parent (``adata.h5ad``, ``method.pkl``, ``task.json``, optional
 ``pseudotime.npy``), runs ``method.infer`` and writes ``edges.parquet`` plus ``result.json``

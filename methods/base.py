@@ -10,7 +10,8 @@ the one input rule of :mod:`methods.inputs`, applied by every command);
 list of candidate regulators (given only when ``info.accepts_tfs`` and the caller asks for it). The return value
 is a ranked edge table (:mod:`bench.edges`).
 
-Methods are collected from the built-in ``methods.native`` modules, the ``bench.methods`` entry point group
+Methods are collected from the built-in ``methods.native`` modules (every module there that defines ``METHOD``;
+no list to edit), the ``bench.methods`` entry point group
 (value: a :class:`Method` or a zero-argument callable returning one or a list of them), and single files
 (``--method-file my_method.py``, defining ``METHOD`` or ``METHODS``).
 """
@@ -20,6 +21,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import importlib.util
+import pkgutil
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -32,7 +34,12 @@ PseudotimeNeed = Literal["none", "ordering", "values"]
 
 @dataclass(frozen=True)
 class MethodInfo:
-    """Metadata of an inference method (Open Problems / decoupler style)."""
+    """Metadata of an inference method (Open Problems / decoupler style).
+
+    ``name`` is the method's id: lowercase (``"GENIE3"`` becomes ``"genie3"``), used in folders, configs, the CLI
+    and the registry. ``label`` is how it is displayed (leaderboard ``method`` column, reports); it defaults to
+    ``name`` as given.
+    """
 
     name: str
     summary: str
@@ -45,6 +52,11 @@ class MethodInfo:
     defaults: dict[str, Any] = field(default_factory=dict)
     license: str = "unknown"
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", self.label or self.name)
+        object.__setattr__(self, "name", self.name.lower())
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -57,7 +69,13 @@ class Method:
 
     @property
     def name(self) -> str:
+        """The lowercase id."""
         return self.info.name
+
+    @property
+    def label(self) -> str:
+        """The display name."""
+        return self.info.label
 
     def params(self, preset: str | None = None, **overrides: Any) -> dict[str, Any]:
         """Default parameters, then the named preset, then explicit overrides."""
@@ -68,24 +86,14 @@ class Method:
         return p
 
 
-# Built-in modules: each defines METHOD (a Method).
-BUILTIN_MODULES = [
-    "methods.native.genie3",
-    "methods.native.grnboost2",
-    "methods.native.ppcor",
-    "methods.native.pidc",
-    "methods.native.leap",
-    "methods.native.scode",
-    "methods.native.sincerities",
-    "methods.native.cespgrn",
-]
+BUILTIN_PACKAGE = "methods.native"  # every module in it that defines METHOD is a built-in method
 
 _registry: dict[str, Method] = {}
 _loaded = False
 
 
 def register(method: Method, *, replace: bool = False) -> Method:
-    key = method.info.name.lower()
+    key = method.name
     if key in _registry and not replace and _registry[key] is not method:
         raise BenchError(f"a method named {method.info.name!r} is already registered.", "Choose another name.")
     _registry[key] = method
@@ -102,19 +110,22 @@ def _coerce(obj: Any, origin: str) -> list[Method]:
     raise BenchError(f"{origin} does not provide a methods.base.Method.", "Define METHOD = Method(info, infer).")
 
 
+def builtin_modules() -> list[str]:
+    """The modules of :data:`BUILTIN_PACKAGE` (``_private`` ones are helpers), sorted: found, not listed."""
+    package = importlib.import_module(BUILTIN_PACKAGE)
+    return sorted(f"{BUILTIN_PACKAGE}.{m.name}" for m in pkgutil.iter_modules(package.__path__)
+                  if not m.name.startswith("_"))
+
+
 def _load_builtins() -> None:
     global _loaded
     if _loaded:
         return
     _loaded = True
-    for mod in BUILTIN_MODULES:
-        try:
-            m = importlib.import_module(mod)
-        except ModuleNotFoundError as exc:
-            if exc.name == mod:  # not written yet
-                continue
-            raise
-        register(m.METHOD, replace=True)
+    for name in builtin_modules():
+        module = importlib.import_module(name)
+        if isinstance(getattr(module, "METHOD", None), Method):  # kernels and helpers define none
+            register(module.METHOD, replace=True)
     for ep in importlib.metadata.entry_points(group="bench.methods"):
         for m in _coerce(ep.load(), f"entry point {ep.name}"):
             register(m, replace=True)

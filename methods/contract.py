@@ -23,19 +23,28 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import anndata as ad
 
 from bench.edges import EDGE_COLUMNS
 from methods.base import Method
 from methods.jobs import make_jobs
+from bench.settings import settings
 
 TEST_PRESET = "test"
 
 
 @dataclass
 class CheckResult:
+    """One check's outcome; ``skipped`` = the check does not apply to the method (it neither passed nor failed)."""
+
     name: str
     passed: bool
     detail: str = ""
+    skipped: bool = False
+
+    @property
+    def failed(self) -> bool:
+        return not self.passed and not self.skipped
 
 
 def make_tiny_dataset(n_cells: int = 100, n_genes: int = 15, n_tfs: int = 4, seed: int = 0):
@@ -45,8 +54,6 @@ def make_tiny_dataset(n_cells: int = 100, n_genes: int = 15, n_tfs: int = 4, see
     one or two TFs. Counts are Poisson and library-size normalised (like the benchmark's ``X``, no log).
     Returns an AnnData with ``obs['pseudotime']``, ``uns['tfs']`` and ``uns['true_edges']`` (list of pairs).
     """
-    import anndata as ad
-
     rng = np.random.default_rng(seed)
     t = np.sort(rng.uniform(0, 1, n_cells))
     onsets = np.linspace(0.1, 0.7, n_tfs)
@@ -137,8 +144,6 @@ def _check(name: str, fn: Callable[[], str | None]) -> CheckResult:
 
 def check_method(method: Method, adata=None, *, seed: int = 0, preset: str | None = TEST_PRESET) -> list[CheckResult]:
     """Run the contract checks on ``method``; returns one :class:`CheckResult` per check (never raises)."""
-    from bench.settings import settings
-
     saved_n_jobs = settings.n_jobs
     settings.n_jobs = 1
     try:
@@ -195,7 +200,7 @@ def _check_method(method: Method, adata, seed: int, preset: str | None) -> list[
 
         results.append(_check("tfs", respects_tfs))
     else:
-        results.append(CheckResult("tfs", True, "not applicable (accepts_tfs=False)"))
+        results.append(CheckResult("tfs", False, "not applicable (accepts_tfs=False)", skipped=True))
 
     def constant_gene():
         edges = call_method(method, with_constant_gene(adata), seed=seed, preset=preset)
@@ -207,7 +212,10 @@ def _check_method(method: Method, adata, seed: int, preset: str | None) -> list[
 
 
 def format_results(method_name: str, results: list[CheckResult]) -> str:
-    lines = [f"{method_name}: {sum(r.passed for r in results)}/{len(results)} checks passed"]
+    applicable = [r for r in results if not r.skipped]
+    skipped = len(results) - len(applicable)
+    lines = [f"{method_name}: {sum(r.passed for r in applicable)}/{len(applicable)} checks passed"
+             + (f" ({skipped} not applicable)" if skipped else "")]
     for r in results:
-        lines.append(f"  {'PASS' if r.passed else 'FAIL'}  {r.name:<14} {r.detail}")
+        lines.append(f"  {'SKIP' if r.skipped else 'PASS' if r.passed else 'FAIL'}  {r.name:<14} {r.detail}")
     return "\n".join(lines)

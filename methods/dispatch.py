@@ -5,6 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 
+import dask
+from distributed import Client, LocalCluster
+
 from bench.errors import BenchError
 
 SCHEDULER_CONNECT_TIMEOUT = "20s"
@@ -18,9 +21,6 @@ def dask_client(scheduler: str | None, n_workers: int):
 
     Each local worker has one thread, so ``n_workers`` methods run at the same time.
     """
-    import dask
-    from distributed import Client, LocalCluster
-
     # Dask's own chatter (cluster start, worker restarts) must not reach the user's terminal.
     for name in _DASK_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)

@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import anndata as ad
 
+from bench.arrays import dense
 from bench.errors import BenchError
 
 #: The rule of the paper's benchmark and BEELINE.
@@ -23,11 +25,6 @@ INPUT_TRANSFORMS = {
     "log1p": np.log1p,  # log(1 + x) of the library-size-normalised expression
     "none": lambda x: x,  # X as given (already transformed by the user)
 }
-
-
-def dense(X, dtype=np.float32) -> np.ndarray:
-    """``X`` (dense or scipy-sparse) as a dense numpy array of ``dtype``."""
-    return np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=dtype)
 
 
 def check_transform(name: str | None) -> str:
@@ -48,9 +45,7 @@ def prepare_input(adata, transform: str | None = None):
     transform
         A name in :data:`INPUT_TRANSFORMS`; ``None`` = :data:`DEFAULT_INPUT_TRANSFORM`.
     """
-    import anndata as ad
-
     fn = INPUT_TRANSFORMS[check_transform(transform)]
-    return ad.AnnData(fn(dense(adata.X)).astype(np.float32, copy=False),
+    return ad.AnnData(fn(dense(adata.X, np.float32)).astype(np.float32, copy=False),
                       obs=pd.DataFrame(index=adata.obs_names.astype(str)),
                       var=pd.DataFrame(index=adata.var_names.astype(str)))

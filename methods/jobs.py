@@ -34,7 +34,7 @@ class Job:
     input_transform: str
     pseudotime: np.ndarray | None = None  # only for methods that need it
     tfs: list[str] | None = None  # only for methods that accept a TF list
-    label: str = ""  # e.g. "groundgan/pidc": where the caller files the result
+    group: str = ""  # the caller's name for the dataset (bench run: the source), to file the result
 
     def kwargs(self) -> dict[str, Any]:
         """Keyword arguments of ``method.infer`` besides ``adata`` and ``seed``."""
@@ -58,14 +58,14 @@ def resolve_methods(methods: Sequence[str | Method] | str) -> list[Method]:
     if not resolved:
         raise BenchError("no methods given.", "Name at least one, e.g. --methods pidc,genie3 (see bench methods list).")
     names = [m.name for m in resolved]
-    if len(set(n.lower() for n in names)) != len(names):
+    if len(set(names)) != len(names):
         raise BenchError(f"a method is listed twice: {', '.join(names)}.", "List each method once.")
     return resolved
 
 
 def make_jobs(adata, methods: Sequence[str | Method] | str, *, pseudotime=None, tfs=None, seed: int = 0,
               params: dict | None = None, preset: str | dict | None = None, input_transform: str | None = None,
-              label: str = "") -> list[Job]:
+              group: str = "") -> list[Job]:
     """One :class:`Job` per method on one dataset.
 
     Parameters
@@ -82,8 +82,8 @@ def make_jobs(adata, methods: Sequence[str | Method] | str, *, pseudotime=None, 
         One for all methods or ``{method: ...}``; an unknown preset is an error (raised here, before any run).
     input_transform
         The input rule (:data:`methods.inputs.INPUT_TRANSFORMS`); ``None`` = ``log1p``.
-    label
-        Prefix of each job's label (``f"{label}/{method}"``, or the method name).
+    group
+        The caller's name for this dataset (e.g. the data source), kept on each job.
     """
     resolved = resolve_methods(methods)
     transform = check_transform(input_transform)
@@ -97,5 +97,5 @@ def make_jobs(adata, methods: Sequence[str | Method] | str, *, pseudotime=None, 
                 preset=per_method(preset, m.name), input_transform=transform,
                 pseudotime=pt if m.info.pseudotime != "none" else None,
                 tfs=[str(t) for t in tfs] if tfs is not None and m.info.accepts_tfs else None,
-                label=f"{label}/{m.name}" if label else m.name)
+                group=group)
             for m in resolved]

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from bench.arrays import dense
 from bench import io as bio
 from bench.errors import BenchError
 
@@ -54,7 +55,7 @@ CELL_COLUMNS = ("cell", "cells", "cell_id", "cellid", "cell_name", "barcode", "b
 # ----------------------------------------------------------------------------------------------------------------
 
 def _dense(x) -> np.ndarray:
-    return np.asarray(x.toarray() if hasattr(x, "toarray") else x, dtype=np.float64)
+    return dense(x, np.float64)
 
 
 def _content_hash(adata, params: dict) -> str:

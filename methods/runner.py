@@ -49,7 +49,7 @@ class Execution:
             raise BenchError(f"unknown executor {self.executor!r}.", "Use --executor native or --executor docker.")
         if self.executor == "docker":
             opts = self.executor_options or {}
-            check_docker_available([m.name for m in methods if m.name.lower() in ALGORITHMS], opts.get("images"),
+            check_docker_available([m.name for m in methods if m.name in ALGORITHMS], opts.get("images"),
                                    client=opts.get("client"))
 
 
@@ -102,7 +102,7 @@ def run_jobs(jobs: Sequence[Job], how: Execution = Execution(), *, scheduler: st
             bare = replace(job, method=None, adata=None)  # the method travels pickled by value, the data scattered
             fut = client.submit(_execute_remote, cloudpickle.dumps(job.method), scattered[id(job.adata)], bare, how,
                                 pure=False,
-                                key=f"bench-{job.label.replace('/', '-')}-{os.getpid()}-{time.monotonic_ns()}")
+                                key=f"bench-{job.group}-{job.method.name}-{os.getpid()}-{time.monotonic_ns()}")
             futures[fut] = i
         for fut in as_completed(futures):
             job = jobs[futures[fut]]

@@ -22,11 +22,15 @@ import json
 import os
 from pathlib import Path
 from typing import Any
+import datetime as dt
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 from bench.errors import BenchError
+from bench import io as bio
 
 LEADERBOARD_SCHEMA_VERSION = 1
 
@@ -126,8 +130,6 @@ def make_row(*, method: str, dataset: str, simulator: str, ground_truth: str, me
         "stderr_tail": stderr_tail[-STDERR_TAIL_CHARS:] if stderr_tail else stderr_tail,
     })
     if row.get("timestamp") is None:
-        import datetime as dt
-
         row["timestamp"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     return row
 
@@ -171,11 +173,6 @@ def validate_leaderboard(df: pd.DataFrame) -> pd.DataFrame:
 
 def write_leaderboard(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Validate and write atomically to Parquet (schema version also stored in the file's metadata)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    from bench import io as bio
-
     table = pa.Table.from_pandas(validate_leaderboard(df), preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta[b"grn_bench_leaderboard_schema"] = str(LEADERBOARD_SCHEMA_VERSION).encode()
@@ -187,8 +184,6 @@ def write_leaderboard(df: pd.DataFrame, path: str | os.PathLike) -> Path:
 
 def read_leaderboard(path: str | os.PathLike) -> pd.DataFrame:
     """Read a leaderboard Parquet file, check its schema version, return the validated table."""
-    import pyarrow.parquet as pq
-
     path = Path(path)
     if not path.exists():
         raise BenchError(f"leaderboard not found: {path}.", "Run `bench run` first, or check the run directory.")

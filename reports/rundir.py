@@ -25,6 +25,7 @@ import pandas as pd
 from bench import io as bio
 from bench.errors import BenchError
 from reports import leaderboard as lb
+from bench.scoring.knockout import KNOCKOUT_COLUMNS
 
 RUN_DIR_SCHEMA_VERSION = 1
 
@@ -194,15 +195,11 @@ class RunDir:
     def read_knockout(self) -> pd.DataFrame | None:
         if not self.exists("knockout"):
             return None
-        from bench.scoring.knockout import KNOCKOUT_COLUMNS
-
         return _check_columns(pd.read_parquet(self.file("knockout")), KNOCKOUT_KEYS + KNOCKOUT_COLUMNS,
                               str(self.file("knockout")))
 
     def add_knockout(self, stats: pd.DataFrame, *, dataset: str, simulator: str) -> Path:
         """Record :func:`bench.scoring.knockout.knockout_study` output for one dataset and simulator."""
-        from bench.scoring.knockout import KNOCKOUT_COLUMNS
-
         _check_columns(stats, KNOCKOUT_COLUMNS, "knockout table")
         new = stats[KNOCKOUT_COLUMNS].assign(dataset=dataset, simulator=simulator)[KNOCKOUT_KEYS + KNOCKOUT_COLUMNS]
         return bio.write_parquet(self.file("knockout"), _merge(self.read_knockout(), new, KNOCKOUT_KEYS))

@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import platform
+from importlib.metadata import PackageNotFoundError, version
 
 import numpy as np
 import pandas as pd
 import torch
+import anndata as ad
 
+from bench.arrays import dense
 from bench.errors import BenchError
+from bench import edges as bedges
 
 SIMULATOR_VERSION = "1"
 
@@ -33,8 +37,7 @@ def dense_matrix(adata, what: str = "training data") -> np.ndarray:
     X = adata.X
     if X is None or adata.n_obs == 0 or adata.n_vars == 0:
         raise BenchError(f"{what} is empty ({adata.n_obs} cells x {adata.n_vars} genes).")
-    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
-    X = np.asarray(X, dtype=np.float32)
+    X = dense(X, np.float32)
     if not np.isfinite(X).all():
         raise BenchError(f"{what} contains NaN or infinite values.", "Clean the matrix first.")
     if (X < 0).any():
@@ -62,8 +65,6 @@ def sha256_edges(edges: pd.DataFrame) -> str:
 
 
 def versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
     def v(pkg):
         try:
             return version(pkg)
@@ -93,8 +94,6 @@ def h5ad_safe(obj):
 
 
 def make_anndata(X: np.ndarray, genes, prefix: str, provenance: dict):
-    import anndata as ad
-
     out = ad.AnnData(np.asarray(X, dtype=np.float32))
     out.var_names = pd.Index([str(g) for g in genes])
     out.obs_names = pd.Index([f"{prefix}-{i}" for i in range(X.shape[0])])
@@ -109,8 +108,6 @@ def check_grn(edges: pd.DataFrame, genes) -> pd.DataFrame:
     this also rules out cycles, since a bipartite TF -> target graph cannot contain one), genes absent
     from the data.
     """
-    from bench import edges as bedges
-
     if edges is None or not isinstance(edges, pd.DataFrame):
         raise BenchError("the GRN must be an edge table (DataFrame with regulator,target columns).")
     if len(edges) == 0:

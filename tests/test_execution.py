@@ -132,20 +132,21 @@ def test_pseudotime_inputs(tiny, tmp_path):
     np.testing.assert_allclose(resolve_pseudotime(tiny, str(beeline)), two, rtol=1e-12)
 
 
+@pytest.mark.slow
 def test_run_methods_through_dask(tiny, tmp_path, capfd):
     methods = [CORR, _m("Boom", _raising_infer), _m("PT", _pt_infer, pseudotime="ordering")]
     runs = run_methods(tiny, methods, seed=3, timeout=60, n_workers=2, out_dir=tmp_path / "out",
                        preset={"corr": "double"})
     out, err = capfd.readouterr()
     assert out == "" and err == "", "run_methods must be quiet"
-    assert [r.method for r in runs] == ["Corr", "Boom", "PT"]  # the order given
+    assert [r.method for r in runs] == ["corr", "boom", "pt"]  # the order given, by lowercase id
     assert [r.status for r in runs] == ["ok", "failed", "ok"]  # one failure does not stop the others
     assert runs[0].record.preset == "double" and runs[0].record.seed == 3
     pd.testing.assert_frame_equal(runs[0].edges, _corr_infer(prepare_input(tiny), scale=2.0))
     assert runs[2].edges["weight"].iloc[0] == float(np.argsort(tiny.obs["pseudotime"].to_numpy())[0])
-    assert (tmp_path / "out" / "Corr" / "edges.parquet").exists()
-    assert (tmp_path / "out" / "Boom" / "record.json").exists()
-    assert not (tmp_path / "out" / "Boom" / "edges.parquet").exists()
+    assert (tmp_path / "out" / "corr" / "edges.parquet").exists()
+    assert (tmp_path / "out" / "boom" / "record.json").exists()
+    assert not (tmp_path / "out" / "boom" / "edges.parquet").exists()
     table = records_table(runs)
     assert list(table["status"]) == ["ok", "failed", "ok"]
 
@@ -159,6 +160,7 @@ def test_run_methods_rejects_bad_input_before_starting(tiny):
         run_methods(tiny, [CORR, CORR])
 
 
+@pytest.mark.slow
 def test_run_methods_on_a_running_scheduler(tiny):
     from distributed import LocalCluster
 

@@ -35,6 +35,8 @@ def test_registry_is_not_empty():
 @pytest.mark.parametrize("name", METHOD_NAMES)
 def test_contract(name, check, tiny):
     r = _results(name, tiny)[check]
+    if r.skipped:  # e.g. the TF check of a method that takes no TF list: it cannot fail, so it does not pass
+        pytest.skip(f"{name}: {check}: {r.detail}")
     assert r.passed, f"{name}: {check}: {r.detail}"
 
 
@@ -64,7 +66,7 @@ def _method(infer, accepts_tfs=False):
 
 
 def _failed(method, tiny):
-    return {r.name for r in check_method(method, tiny) if not r.passed}
+    return {r.name for r in check_method(method, tiny) if r.failed}
 
 
 def test_good_reference_method_passes(tiny):

@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 
 from bench.cli import main
-from bench.config import ALL_METHODS, PRESETS, RunConfig, load_config, to_toml
+from bench.config import PRESETS, RunConfig, load_config, to_toml
 from bench.errors import BenchError
 from bench.pipeline import STAGES, downstream
+from methods.base import all_methods
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +35,8 @@ def smoke_run(tmp_path_factory):
     settings._cache_dir, settings._data_dir = old
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # includes the run itself (module fixture), minutes on a loaded 2-core machine
 def test_smoke_run_outputs(smoke_run):
     out, code, first, _ = smoke_run
     assert code == 0
@@ -41,11 +44,12 @@ def test_smoke_run_outputs(smoke_run):
               "realism.json", "knockout.parquet"):
         assert (out / f).exists(), f
     lb = pd.read_parquet(out / "leaderboard.parquet")
-    assert len(lb) == len(ALL_METHODS) * 3 * 2  # methods x sources x controls
+    assert len(lb) == len(all_methods()) * 3 * 2  # every registered method x sources x controls
     assert set(lb["simulator"]) == {"groundgan", "real", "scgan"}
     assert set(lb["ground_truth"]) == {"pos-control", "neg-control"}
     assert set(lb["status"]) <= {"ok", "failed", "timeout"}
-    assert (lb["status"] == "ok").sum() >= len(lb) - 6  # at most one method may fail in the smoke setting
+    failed = lb[lb["status"] != "ok"]
+    assert failed.empty, f"methods failed in the smoke run: {failed[['method', 'simulator', 'error']].to_dict('records')}"
     ok = lb[lb["status"] == "ok"]
     assert ok["auprc"].between(0, 1).all() and (ok["universe"] == "imposed").all()
     assert (lb["input_transform"] == "log1p").all()
@@ -56,6 +60,8 @@ def test_smoke_run_outputs(smoke_run):
     assert "<table" in html and "http://" not in html.replace("http://www.w3.org", "")
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # includes the run itself (module fixture), minutes on a loaded 2-core machine
 def test_rerun_is_cached_and_identical(smoke_run):
     out, _, first, _ = smoke_run
     before = pd.read_parquet(out / "leaderboard.parquet")
@@ -72,11 +78,13 @@ def test_rerun_is_cached_and_identical(smoke_run):
                                   after[cols].sort_values(key).reset_index(drop=True))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # includes the run itself (module fixture), minutes on a loaded 2-core machine
 def test_resume_recomputes_only_what_is_missing(smoke_run):
     out, *_ = smoke_run
-    victim = out / "infer" / "real" / "PPCOR"
+    victim = out / "infer" / "real" / "ppcor"
     edges_before = pd.read_parquet(victim / "edges.parquet")
-    other = out / "infer" / "groundgan" / "PIDC" / "record.json"
+    other = out / "infer" / "groundgan" / "pidc" / "record.json"
     mtime = other.stat().st_mtime
     # as if the run had been killed while PPCOR ran on the real cells
     shutil.rmtree(victim)
@@ -124,6 +132,8 @@ def test_config_unknown_key(tmp_path):
     assert RunConfig().preset == "default"
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(3600)  # includes the run itself (module fixture), minutes on a loaded 2-core machine
 def test_bench_infer_reproduces_the_runs_edges(smoke_run, tmp_path):
     """`bench infer` on a run's simulated cells gives exactly the run's edges (one input rule, one runner)."""
     out, *_ = smoke_run
@@ -141,8 +151,7 @@ def test_bench_infer_reproduces_the_runs_edges(smoke_run, tmp_path):
                  "--seed", str(cfg.seed), "--pseudotime", str(out / "pseudotime" / "groundgan.csv"),
                  "--workers", str(n_workers(cfg)), "--out", str(tmp_path / "infer")])
     assert code == 0
-    for n in names:
-        name = get_method(n).name
+    for name in names:
         record = json.loads((tmp_path / "infer" / name / "record.json").read_text())
         assert record["input_transform"] == "log1p"
         pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "infer" / name / "edges.parquet"),

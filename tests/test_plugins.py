@@ -111,7 +111,8 @@ def test_method_file_in_list_show_and_test(method_file, fresh_registry, capsys):
 def test_method_file_json_listing(method_file, fresh_registry, capsys):
     assert main(["methods", "list", "--json", "--method-file", str(method_file)]) == 0
     records = json.loads(capsys.readouterr().out)
-    rec = next(r for r in records if r["name"] == "FileCorr")
+    rec = next(r for r in records if r["name"] == "filecorr")  # the lowercase id; the label keeps the spelling
+    assert rec["label"] == "FileCorr"
     assert rec["accepts_tfs"] is True and rec["defaults"] == {"power": 1.0} and rec["license"] == "MIT"
 
 
@@ -125,6 +126,7 @@ def test_bad_method_file_is_one_line(tmp_path, fresh_registry, capsys):
     assert "method file not found" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_infer_cli_with_a_method_file(method_file, fresh_registry, tmp_path, capsys):
     data = tmp_path / "tiny.h5ad"
     make_tiny_dataset().write_h5ad(data)
@@ -133,12 +135,12 @@ def test_infer_cli_with_a_method_file(method_file, fresh_registry, tmp_path, cap
                  "--out", str(out), "--preset", "filecorr=test", "--timeout", "120", "--memory-limit", "4G"])
     captured = capsys.readouterr()
     assert code == 0, captured.err
-    edges = pd.read_parquet(out / "FileCorr" / "edges.parquet")
+    edges = pd.read_parquet(out / "filecorr" / "edges.parquet")
     assert list(edges.columns) == ["regulator", "target", "weight", "rank"] and len(edges) == 15 * 14
-    rec = json.loads((out / "FileCorr" / "record.json").read_text())
+    rec = json.loads((out / "filecorr" / "record.json").read_text())
     assert rec["status"] == "ok" and rec["preset"] == "test" and rec["memory_limit_mb"] == 4096.0
-    assert [r["method"] for r in json.loads((out / "runs.json").read_text())] == ["FileCorr", "PPCOR"]
-    assert "FileCorr" in captured.out and "ok" in captured.out
+    assert [r["method"] for r in json.loads((out / "runs.json").read_text())] == ["filecorr", "ppcor"]
+    assert "filecorr" in captured.out and "ok" in captured.out
 
 
 def test_infer_cli_errors_are_one_line(tmp_path, capsys):

@@ -87,13 +87,13 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps([m.info.as_dict() for m in ms.values()], indent=2, default=str))
             return
-        head = f"{'name':<12}{'pseudotime':<11}{'directed':<9}{'signed':<7}{'TFs':<5}{'presets':<20}{'license':<26}summary"
+        head = f"{'id':<12}{'label':<12}{'pseudotime':<11}{'directed':<9}{'signed':<7}{'TFs':<5}{'presets':<20}{'license':<26}summary"
         typer.echo(head)
         typer.echo("-" * len(head))
         for m in ms.values():
             i = m.info
             yn = lambda b: "yes" if b else "no"  # noqa: E731
-            typer.echo(f"{i.name:<12}{i.pseudotime:<11}{yn(i.directed):<9}{yn(i.signed):<7}{yn(i.accepts_tfs):<5}"
+            typer.echo(f"{i.name:<12}{i.label:<12}{i.pseudotime:<11}{yn(i.directed):<9}{yn(i.signed):<7}{yn(i.accepts_tfs):<5}"
                        f"{','.join(i.presets) or '-':<20}{i.license[:25]:<26}{i.summary}")
 
     @grp.command("show")
@@ -141,8 +141,8 @@ def register(app: typer.Typer) -> None:
         failed = 0
         for m in targets:
             results = check_method(m, adata, seed=seed, preset=preset)
-            typer.echo(format_results(m.name, results))
-            failed += sum(not r.passed for r in results)
+            typer.echo(format_results(m.label, results))
+            failed += sum(r.failed for r in results)
         if failed:
             raise typer.Exit(1)
 

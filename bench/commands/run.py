@@ -17,7 +17,8 @@ def register(app: typer.Typer) -> None:
     def run_cmd(
         dataset: Optional[str] = typer.Option(None, "--dataset", help="bonemarrow, pbmc68k-reduced, h5ad:PATH, 10x:DIR"),
         preset: Optional[str] = typer.Option(None, "--preset", help="default (2-core CPU, ~30 min) | paper | smoke"),
-        methods: Optional[str] = typer.Option(None, "--methods", help="comma-separated (default: all eight)"),
+        methods: Optional[str] = typer.Option(None, "--methods",
+                                              help="comma-separated method ids (default: every registered method)"),
         sources: Optional[str] = typer.Option(None, "--sources", help="data to run methods on: groundgan,real,scgan"),
         executor: Optional[str] = typer.Option(None, "--executor", help="native (default) | docker (BEELINE images)"),
         device: Optional[str] = typer.Option(None, "--device", help="auto | cpu | cuda (for the GAN)"),

@@ -52,7 +52,7 @@ def source_jobs(ctx: RunContext, d: Path, source: Source, key: str) -> list[Job]
         marker = _marker(d, source.name, m.name)
         if marker.exists() and "infer" not in ctx.force and \
                 json.loads(marker.read_text()).get("key") == stable_hash(key, source.name, m.name):
-            ctx.progress.say(f"  {source.name:<9} {m.name:<12} cached")
+            ctx.progress.say(f"  {source.name:<9} {m.label:<12} cached")
         else:
             pending.append(m)
     if not pending:
@@ -64,7 +64,7 @@ def source_jobs(ctx: RunContext, d: Path, source: Source, key: str) -> list[Job]
     tfs = [t for t in ctx.tfs if t in set(cells.var_names)] if cfg.give_tfs else None
     return make_jobs(cells, pending, pseudotime=pt, tfs=tfs, seed=cfg.seed, params=cfg.method_params,
                      preset={m.name: method_preset(cfg, m) for m in pending}, input_transform=ctx.input_transform,
-                     label=source.name)
+                     group=source.name)
 
 
 def run_infer_stage(ctx: RunContext, d: Path) -> dict:
@@ -73,13 +73,13 @@ def run_infer_stage(ctx: RunContext, d: Path) -> dict:
     summary = {}
 
     def finished(job: Job, run: MethodRun) -> None:
-        source = job.label.split("/")[0]
+        source = job.group
         save_run(run, d / source)
         bio.write_json(_marker(d, source, job.method.name), {"key": stable_hash(key, source, job.method.name)})
         r = run.record
-        ctx.progress.say(f"  {source:<9} {job.method.name:<12} {run.status:<8} {r.runtime_s or 0:7.1f} s "
+        ctx.progress.say(f"  {source:<9} {job.method.label:<12} {run.status:<8} {r.runtime_s or 0:7.1f} s "
                          f"{r.peak_memory_mb or 0:7.0f} MB  {len(run.edges)} edges")
-        summary[job.label] = run.status
+        summary[f"{source}/{job.method.name}"] = run.status
 
     how = Execution(cfg.executor, cfg.method_timeout, cfg.method_memory_gb * 2**30)
     run_jobs(jobs, how, scheduler=cfg.scheduler, n_workers=n_workers(cfg), on_result=finished)

@@ -57,6 +57,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.edges import standardize
 
 Universe = Literal["imposed", "beeline"]
 UNIVERSES: tuple[str, ...] = ("imposed", "beeline")
@@ -128,8 +129,6 @@ def _edge_frame(df: pd.DataFrame, what: str, weights: bool = False) -> pd.DataFr
                          f"{',weight' if weights else ''}, not {type(df).__name__}.",
                          "Read it with bench.edges.read_edges().")
     if not {"regulator", "target"} <= set(df.columns):
-        from bench.edges import standardize
-
         df = standardize(df, source=what)
     out = pd.DataFrame({"regulator": df["regulator"].astype(str).to_numpy(),
                         "target": df["target"].astype(str).to_numpy()})

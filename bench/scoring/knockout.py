@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import wilcoxon
 
+from bench.arrays import dense
 from bench.errors import BenchError
 
 KNOCKOUT_COLUMNS = ["tf", "target", "n_cells", "n_changed", "mean_base", "mean_ko", "mean_diff", "statistic",
@@ -42,8 +44,7 @@ def bh_adjust(pvalues) -> np.ndarray:
 def _matrix_and_genes(adata, what: str) -> tuple[np.ndarray, list[str]]:
     if not (hasattr(adata, "X") and hasattr(adata, "var_names")):
         raise BenchError(f"{what} must be an AnnData with gene names.", "Pass the simulator's AnnData output.")
-    x = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    return np.asarray(x, dtype=np.float64), [str(g) for g in adata.var_names]
+    return dense(adata.X, np.float64), [str(g) for g in adata.var_names]
 
 
 def knockout_stats(base_adata, ko_adata, edges: pd.DataFrame, tf: str, *, alpha: float = 0.05) -> pd.DataFrame:
@@ -65,8 +66,6 @@ def knockout_stats(base_adata, ko_adata, edges: pd.DataFrame, tf: str, *, alpha:
     DataFrame with :data:`KNOCKOUT_COLUMNS`, one row per target of ``tf``. ``padj`` is adjusted over this
     TF's edges; :func:`knockout_study` re-adjusts over all knocked-out TFs.
     """
-    from scipy.stats import wilcoxon
-
     xb, genes = _matrix_and_genes(base_adata, "base_adata")
     xk, genes_k = _matrix_and_genes(ko_adata, "ko_adata")
     if xb.shape != xk.shape or genes != genes_k:

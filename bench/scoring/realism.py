@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from bench.arrays import dense
 from bench.errors import BenchError
 
 #: metric -> (label, which direction is better, one-line meaning). Used by the report.
@@ -82,9 +83,7 @@ class RealismResult:
 def _matrix(x, what: str) -> np.ndarray:
     if hasattr(x, "X") and hasattr(x, "obs"):  # AnnData
         x = x.X
-    if hasattr(x, "toarray"):
-        x = x.toarray()
-    x = np.asarray(x, dtype=np.float64)
+    x = dense(x, np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
         raise BenchError(f"{what} must be a cells x genes matrix with at least 2 cells, got shape {x.shape}.",
                          "Pass an AnnData or a 2-D array.")

@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import anndata as ad
+import numpy as np
 import pandas as pd
 
+from bench.arrays import dense
 from bench.config import RunConfig
 from bench.scoring.grn import control_universe, evaluate_grn
 from bench.scoring.knockout import fraction_significant, knockout_study
@@ -22,7 +24,6 @@ from bench.scoring.paper import paper_comparison
 from bench.scoring.realism import realism_with_control
 from datasets.prepare import package_versions
 from methods.base import Method
-from methods.inputs import dense
 from methods.record import RunRecord
 from reports.leaderboard import make_row
 from reports.rundir import RunDir, curves_frame
@@ -42,7 +43,7 @@ def method_rows(rd: RunDir, *, cfg: RunConfig, source: str, method: Method, pos,
     mdir = rd.path / "infer" / source / method.name
     rec = read_record(mdir) or RunRecord(method=method.name)
     fields = {**rec.leaderboard_fields(), "preset": rec.preset or default_preset}
-    keys = dict(method=method.name, dataset=cfg.dataset, simulator=source)
+    keys = dict(method=method.label, dataset=cfg.dataset, simulator=source)  # the display label, as reports show
     ok = rec.status == "ok" and (mdir / "edges.parquet").exists()
     pred = pd.read_parquet(mdir / "edges.parquet") if ok else None
     rows, curves = [], []
@@ -85,8 +86,9 @@ def score_realism(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], test, s
     for source in [s for s in SIMULATED if s in sources]:
         sim = ad.read_h5ad(rd.path / "simulate" / f"{source}.h5ad")
         genes = [g for g in sim.var_names if g in set(test.var_names)]
-        res = realism_with_control(dense(test[:, genes].X), dense(sim[:, genes].X), seed=cfg.seed,
-                                   rf_trees=int(cfg.realism_rf_trees or 1000), max_cells=cfg.realism_max_cells)
+        real_x, sim_x = dense(test[:, genes].X, np.float32), dense(sim[:, genes].X, np.float32)
+        res = realism_with_control(real_x, sim_x, seed=cfg.seed, rf_trees=int(cfg.realism_rf_trees or 1000),
+                                   max_cells=cfg.realism_max_cells)
         rd.add_realism(res, dataset=cfg.dataset, simulator=source)
         realism[source] = {"simulated": res.simulated, "control": res.control}
         say(f"  realism {source}: RF AUROC {res.simulated['rf_auroc']:.3f} (control {res.control['rf_auroc']:.3f}), "

@@ -16,13 +16,14 @@ import time
 from collections.abc import Mapping
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
+from bench.arrays import dense
 from bench.edges import empty_edges, rank_edges
 from bench.errors import BenchError
 from methods.beeline.algorithms import beeline_params, get_algorithm
 from methods.record import MethodRun, RunRecord
+from methods.pseudotime import lineages
 
 DEFAULT_USER_WHEN_ROOT = "65534:65534"  # nobody:nogroup
 STDERR_TAIL_CHARS = 4000
@@ -92,8 +93,7 @@ def default_user() -> str:
 
 def expression_frame(adata) -> pd.DataFrame:
     """BEELINE's ExpressionData: genes x cells, index = gene names, columns = cell names."""
-    X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    return pd.DataFrame(np.asarray(X, dtype=float).T, index=list(map(str, adata.var_names)),
+    return pd.DataFrame(dense(adata.X, float).T, index=list(map(str, adata.var_names)),
                         columns=list(map(str, adata.obs_names)))
 
 
@@ -181,8 +181,6 @@ def run_docker(name: str, adata, *, pseudotime=None, tfs=None, seed: int = 0, pa
     try:
         expr = expression_frame(adata)
         if algo.needs_pseudotime:
-            from methods.pseudotime import lineages
-
             if pseudotime is None:
                 raise BenchError(f"{algo.name} needs pseudotime.", "Pass pseudotime (one value per cell).")
             # One set of input files and one command per lineage, as BEELINE's runners loop over PseudoTime columns.

@@ -45,10 +45,13 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components, shortest_path
 from scipy.spatial.distance import pdist, squareform
+from threadpoolctl import threadpool_limits
 
-from bench.edges import make_edges
+from bench.arrays import dense
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
+from methods.native._kernels import edges_from_matrix
+from bench.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +76,8 @@ DEFAULTS = {
 }
 
 INFO = MethodInfo(
-    name="CeSpGRN",
+    name="cespgrn",
+    label="CeSpGRN",
     summary="Cell-specific graphical lasso on kernel-smoothed Kendall covariances; consensus = mean |weight| over cells.",
     paper="Zhang, Stumpf & Zhang (2023) PLoS Comput. Biol., doi:10.1371/journal.pcbi.1011436",
     code_url="https://github.com/PeterZZQ/CeSpGRN",
@@ -288,9 +292,6 @@ def cespgrn_consensus(X: np.ndarray, *, seed: int = 0, n_jobs: int | None = None
     1,000 x 1,000 ``eigh`` 3x slower with 2 threads than with 1 there).
     """
     import torch
-    from threadpoolctl import threadpool_limits
-
-    from bench.settings import settings
 
     threads = 1 if np.shape(X)[1] < 256 else max(1, int(n_jobs or settings.n_jobs))
     saved = torch.get_num_threads()
@@ -380,14 +381,8 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_jobs: int | None
     ``params`` override the defaults in ``DEFAULTS`` (``lamb``, ``bandwidth``, ``n_neigh``, ``anchors``, ...).
     ``tfs``, when given, keeps only edges whose regulator is in ``tfs`` (the model uses all genes).
     """
-    X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    genes = np.asarray(adata.var_names, dtype=str)
-    W, _ = cespgrn_consensus(np.asarray(X, dtype=np.float64), seed=seed, n_jobs=n_jobs, **params)
-    i, j = np.nonzero(~np.eye(len(genes), dtype=bool))
-    if tfs is not None:
-        keep = np.isin(genes[i], np.asarray(list(tfs), dtype=str))
-        i, j = i[keep], j[keep]
-    return make_edges(genes[i], genes[j], W[i, j])
+    W, _ = cespgrn_consensus(dense(adata.X, np.float64), seed=seed, n_jobs=n_jobs, **params)
+    return edges_from_matrix(W, adata.var_names, tfs=tfs)
 
 
 METHOD = Method(INFO, infer)

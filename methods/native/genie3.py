@@ -8,12 +8,15 @@ cheaper named presets exist; the preset is recorded with every result by :mod:`m
 
 from __future__ import annotations
 
+import numpy as np
+
+from bench.arrays import dense
 from methods.base import Method, MethodInfo
 from methods.native import trees
-from methods.native._common import expression_matrix
 
 INFO = MethodInfo(
-    name="GENIE3",
+    name="genie3",
+    label="GENIE3",
     summary="Random forest per target gene; edge weight = impurity importance of the regulator (arboreto).",
     paper="Huynh-Thu et al. (2010) PLoS ONE 5:e12776, doi:10.1371/journal.pone.0012776",
     code_url="https://github.com/aertslab/arboreto",
@@ -40,7 +43,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_jobs: int | None
     ``params`` are passed to :class:`sklearn.ensemble.RandomForestRegressor` (``n_estimators``,
     ``max_features``, ...).
     """
-    return trees.genie3(expression_matrix(adata), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
+    return trees.genie3(dense(adata.X, np.float32), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
                         n_jobs=n_jobs, **params)
 
 

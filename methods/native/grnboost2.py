@@ -7,12 +7,15 @@ which restores the working out-of-bag early stopping that scikit-learn >= 1.3 br
 
 from __future__ import annotations
 
+import numpy as np
+
+from bench.arrays import dense
 from methods.base import Method, MethodInfo
 from methods.native import trees
-from methods.native._common import expression_matrix
 
 INFO = MethodInfo(
-    name="GRNBoost2",
+    name="grnboost2",
+    label="GRNBoost2",
     summary="Gradient boosting per target gene with OOB early stopping; weight = importance x rounds (arboreto).",
     paper="Moerman et al. (2019) Bioinformatics 35:2159, doi:10.1093/bioinformatics/bty916",
     code_url="https://github.com/aertslab/arboreto",
@@ -38,7 +41,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_jobs: int | None
     ``params`` override ``learning_rate``, ``n_estimators``, ``max_features``, ``subsample`` and
     ``early_stop_window`` (0 disables early stopping).
     """
-    return trees.grnboost2(expression_matrix(adata), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
+    return trees.grnboost2(dense(adata.X, np.float32), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
                            n_jobs=n_jobs, **params)
 
 

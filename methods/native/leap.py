@@ -26,14 +26,16 @@ import numpy as np
 import pandas as pd
 from scipy import fft as sfft
 
-from bench.edges import make_edges
+from bench.arrays import dense
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
+from methods.native._kernels import edges_from_matrix
 
 DEFAULTS = {"max_lag": 0.33}
 
 INFO = MethodInfo(
-    name="LEAP",
+    name="leap",
+    label="LEAP",
     summary="Maximum absolute lagged Pearson correlation (lags up to 0.33 x cells) along pseudotime.",
     paper="Specht & Li (2017) Bioinformatics 33:764, doi:10.1093/bioinformatics/btw729",
     code_url="https://cran.r-project.org/package=LEAP",
@@ -141,9 +143,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, max_lag: float = D
     tfs
         When given, only edges whose regulator is in ``tfs`` are returned.
     """
-    X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    X = np.asarray(X, dtype=np.float64)
-    genes = np.asarray(adata.var_names, dtype=str)
+    X = dense(adata.X, np.float64)
     weight = None
     for pt in _trajectories(pseudotime, X.shape[0]):
         on = np.flatnonzero(~np.isnan(pt))
@@ -151,11 +151,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, max_lag: float = D
         mac, _ = max_lagged_correlation(X[order].T, max_lag=max_lag)
         w = np.abs(mac)
         weight = w if weight is None else np.fmax(weight, w)  # BEELINE: max |score| across trajectories
-    i, j = np.nonzero(~np.isnan(weight))
-    if tfs is not None:
-        keep = np.isin(genes[i], np.asarray(list(tfs), dtype=str))
-        i, j = i[keep], j[keep]
-    return make_edges(genes[i], genes[j], weight[i, j])
+    return edges_from_matrix(weight, adata.var_names, tfs=tfs, keep=~np.isnan(weight))
 
 
 METHOD = Method(INFO, infer)

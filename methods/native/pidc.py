@@ -39,16 +39,19 @@ import numba
 import numpy as np
 from scipy import special
 
-from bench.edges import make_edges
+from bench.arrays import dense
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
+from methods.native._kernels import edges_from_matrix
+from bench.settings import settings
 
 log = logging.getLogger(__name__)
 
 DEFAULTS = {"constant_genes": "drop"}
 
 INFO = MethodInfo(
-    name="PIDC",
+    name="pidc",
+    label="PIDC",
     summary="Partial information decomposition (PUC) of gene triples with a Gamma/CLR context step.",
     paper="Chan, Stumpf & Babtie (2017) Cell Systems 5:251, doi:10.1016/j.cels.2017.08.014",
     code_url="https://github.com/Tchanders/NetworkInference.jl",
@@ -351,8 +354,6 @@ def pidc_matrix(X: np.ndarray) -> np.ndarray:
     X = np.asarray(X, dtype=np.float64)
     if X.shape[1] < 3:
         raise BenchError(f"PIDC needs at least 3 genes, got {X.shape[1]}.", "Give more genes.")
-    from bench.settings import settings
-
     saved = numba.get_num_threads()
     numba.set_num_threads(max(1, min(int(settings.n_jobs), numba.config.NUMBA_NUM_THREADS)))
     try:  # numba's pool follows the cores this run may use (settings.n_jobs), as the BLAS pools do
@@ -376,20 +377,14 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, constant_genes: st
     """
     if constant_genes not in ("drop", "one_bin"):
         raise BenchError(f"constant_genes must be 'drop' or 'one_bin', not {constant_genes!r}.", "Fix the parameter.")
-    X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    X = np.asarray(X, dtype=np.float64)
+    X = dense(adata.X, np.float64)
     genes = np.asarray(adata.var_names, dtype=str)
     if constant_genes == "drop":
         varying = X.max(axis=0) > X.min(axis=0)
         if not varying.all():
             log.info("PIDC: dropped %d constant gene(s)", int((~varying).sum()))
         X, genes = X[:, varying], genes[varying]
-    W = pidc_matrix(X)
-    i, j = np.nonzero(~np.eye(len(genes), dtype=bool))
-    if tfs is not None:
-        keep = np.isin(genes[i], np.asarray(list(tfs), dtype=str))
-        i, j = i[keep], j[keep]
-    return make_edges(genes[i], genes[j], W[i, j])
+    return edges_from_matrix(pidc_matrix(X), genes, tfs=tfs)
 
 
 METHOD = Method(INFO, infer)

@@ -23,16 +23,18 @@ import logging
 import numpy as np
 from scipy import stats
 
-from bench.edges import make_edges
+from bench.arrays import dense
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
+from methods.native._kernels import edges_from_matrix
 
 log = logging.getLogger(__name__)
 
 DEFAULTS = {"p_value": 0.01}
 
 INFO = MethodInfo(
-    name="PPCOR",
+    name="ppcor",
+    label="PPCOR",
     summary="Spearman partial correlation of each gene pair given all other genes; pairs with p > 0.01 get weight 0.",
     paper="Kim (2015) Commun. Stat. Appl. Methods 22:665, doi:10.5351/CSAM.2015.22.6.665",
     code_url="https://cran.r-project.org/package=ppcor",
@@ -93,8 +95,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, p_value: float = D
     tfs
         When given, only edges whose regulator is in ``tfs`` are returned (the computation uses all genes).
     """
-    X = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    X = np.asarray(X, dtype=np.float64)
+    X = dense(adata.X, np.float64)
     genes = np.asarray(adata.var_names, dtype=str)
     varying = X.max(axis=0) > X.min(axis=0)
     if not varying.all():
@@ -108,13 +109,8 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, p_value: float = D
                          "correlation t-test has n - p <= 0 degrees of freedom and BEELINE would write no edges.",
                          "Use fewer genes or more cells.")
     pcor, pval = partial_correlation(X)
-    i, j = np.nonzero(~np.eye(p, dtype=bool))
-    pc, pv = pcor[i, j], pval[i, j]
-    keep = ~np.isnan(pv)  # BEELINE's parser drops NaN p-values (neither <= nor > pVal)
-    if tfs is not None:
-        keep &= np.isin(genes[i], np.asarray(list(tfs), dtype=str))
-    weight = np.where(pv <= p_value, np.abs(pc), 0.0)
-    return make_edges(genes[i[keep]], genes[j[keep]], weight[keep])
+    keep = ~np.eye(p, dtype=bool) & ~np.isnan(pval)  # BEELINE's parser drops NaN p-values (neither <= nor > pVal)
+    return edges_from_matrix(np.where(pval <= p_value, np.abs(pcor), 0.0), genes, tfs=tfs, keep=keep)
 
 
 METHOD = Method(INFO, infer)

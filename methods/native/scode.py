@@ -38,10 +38,9 @@ import pandas as pd
 import scipy.linalg as sla
 from threadpoolctl import threadpool_limits
 
-from bench.edges import make_edges
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
-from methods.pseudotime import lineages, merge_lineages
+from methods.native._kernels import edges_from_matrix, per_lineage
 
 OPTIMIZERS = ("beeline-a0512f8", "fixed-d481cd8")
 ORIENTATIONS = ("beeline", "scode")
@@ -120,15 +119,10 @@ def scode_matrix(x: np.ndarray, pseudotime: np.ndarray, *, z: int = 10, n_iter: 
     return mean_a / n_rep
 
 
-def _edges_from_matrix(a: np.ndarray, genes: np.ndarray, orientation: str, self_loops: bool) -> pd.DataFrame:
-    g = len(genes)
-    rows, cols = np.divmod(np.arange(g * g), g)
-    keep = np.ones(g * g, bool) if self_loops else rows != cols
-    rows, cols = rows[keep], cols[keep]
-    w = np.abs(a[rows, cols])
-    if orientation == "beeline":  # BEELINE: Gene1 = row gene
-        return make_edges(genes[rows], genes[cols], w)
-    return make_edges(genes[cols], genes[rows], w)  # SCODE's meaning: column j regulates row i
+def _scode_edges(a: np.ndarray, genes: np.ndarray, orientation: str, self_loops: bool) -> pd.DataFrame:
+    # BEELINE: Gene1 = row gene; SCODE's own meaning: column j regulates row i
+    w = np.abs(a if orientation == "beeline" else a.T)
+    return edges_from_matrix(w, genes, keep=np.ones(w.shape, bool) if self_loops else None)
 
 
 def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, z: int = 10, n_iter: int = 1000, n_rep: int = 6,
@@ -145,22 +139,18 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, z: int = 10, n_ite
                          "Known: z, n_iter, n_rep, optimizer, orientation, self_loops.")
     if orientation not in ORIENTATIONS:
         raise BenchError(f"unknown SCODE orientation {orientation!r}.", f"Choose one of: {', '.join(ORIENTATIONS)}.")
-    if pseudotime is None:
-        from methods.pseudotime import compute_pseudotime
-        pseudotime = compute_pseudotime(adata, seed=seed)
-    x_all = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    x_all = np.asarray(x_all, dtype=np.float64)
-    genes = np.asarray(adata.var_names, dtype=object)
-    tables = []
-    for _, idx, t in lineages(pseudotime, adata.n_obs):
-        a = scode_matrix(x_all[idx].T, t, z=z, n_iter=n_iter, n_rep=n_rep, optimizer=optimizer, seed=seed)
-        tables.append(_edges_from_matrix(a, genes, orientation, self_loops))
-    return merge_lineages(tables)
+
+    def one_lineage(x, t, genes):
+        a = scode_matrix(x.T, t, z=z, n_iter=n_iter, n_rep=n_rep, optimizer=optimizer, seed=seed)
+        return _scode_edges(a, genes, orientation, self_loops)
+
+    return per_lineage(adata, pseudotime, one_lineage, seed=seed)
 
 
 METHOD = Method(
     MethodInfo(
-        name="SCODE",
+        name="scode",
+        label="SCODE",
         summary="Linear ODE dx/dt = A x fitted through a low-dimensional exponential basis along pseudotime.",
         paper="Matsumoto et al., Bioinformatics 33(15):2314-2321 (2017), doi:10.1093/bioinformatics/btx194",
         code_url="https://github.com/hmatsu1226/SCODE",

@@ -51,11 +51,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
+import scipy.sparse as sp
+from scipy.stats import rankdata
 
-from bench.edges import make_edges
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
-from methods.pseudotime import lineages, merge_lineages
+from methods.native._kernels import edges_from_matrix, per_lineage
 
 # glmnet.control() defaults
 _FDEV, _DEVMAX, _MNLAM = 1e-5, 0.999, 5
@@ -127,8 +128,6 @@ def nn_ridge(xt: np.ndarray, yt: np.ndarray, lam: np.ndarray, state: tuple | Non
     is updated only for genes that enter or leave ``A``. A Newton step that keeps ``A`` is the exact optimum; one
     that changes it is accepted only with sufficient increase of ``D`` (backtracking otherwise).
     """
-    import scipy.sparse as sp
-
     n, p = xt.shape
     ntar = yt.shape[1]
     iu0, iu1 = np.triu_indices(n)
@@ -343,8 +342,6 @@ def spearman_pcor(x: np.ndarray) -> np.ndarray:
     ppcor inverts with ``solve`` unless ``det(S) < .Machine$double.eps``, where it uses ``MASS::ginv``; R's ``det``
     is evaluated through the log-determinant here (it over/underflows in R, which decides the branch the same way).
     """
-    from scipy.stats import rankdata
-
     r = rankdata(x, axis=0)
     s = np.cov(r, rowvar=False)
     sign, logdet = np.linalg.slogdet(s)
@@ -396,32 +393,21 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_bins: int = 10, 
     if params:
         raise BenchError(f"SINCERITIES got unknown parameter(s): {', '.join(sorted(params))}.",
                          "Known: n_bins, cv_alignment, self_loops.")
-    if pseudotime is None:
-        from methods.pseudotime import compute_pseudotime
-        pseudotime = compute_pseudotime(adata, seed=seed)
-    x_all = adata.X.toarray() if hasattr(adata.X, "toarray") else np.asarray(adata.X)
-    x_all = np.asarray(x_all, dtype=np.float64)
-    genes_all = np.asarray(adata.var_names, dtype=object)
-    tables = []
-    for _, idx, t in lineages(pseudotime, adata.n_obs):
-        x = x_all[idx]
+
+    def one_lineage(x, t, genes):
         varying = np.flatnonzero(x.max(axis=0) > x.min(axis=0))
         if varying.size < 2:
             raise BenchError("SINCERITIES needs at least 2 genes that vary along a lineage.", "Check the data.")
-        adj = sincerities_matrix(x[:, varying], t, n_bins=n_bins, cv_alignment=cv_alignment)
-        genes = genes_all[varying]
-        g = len(genes)
-        rows, cols = np.divmod(np.arange(g * g), g)
-        if not self_loops:
-            off = rows != cols
-            rows, cols = rows[off], cols[off]
-        tables.append(make_edges(genes[rows], genes[cols], np.abs(adj[rows, cols])))
-    return merge_lineages(tables)
+        adj = np.abs(sincerities_matrix(x[:, varying], t, n_bins=n_bins, cv_alignment=cv_alignment))
+        return edges_from_matrix(adj, genes[varying], keep=np.ones(adj.shape, bool) if self_loops else None)
+
+    return per_lineage(adata, pseudotime, one_lineage, seed=seed)
 
 
 METHOD = Method(
     MethodInfo(
-        name="SINCERITIES",
+        name="sincerities",
+        label="SINCERITIES",
         summary="Ridge regression of KS distribution shifts between pseudotime bins; sign from partial correlation.",
         paper="Papili Gao et al., Bioinformatics 34(2):258-266 (2018), doi:10.1093/bioinformatics/btx575",
         code_url="https://github.com/CABSEL/SINCERITIES",

@@ -19,6 +19,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 
+from bench.arrays import dense
 from bench.edges import empty_edges, rank_edges
 from bench.errors import BenchError
 from bench.settings import settings
@@ -91,7 +92,7 @@ def _fit_chunk(kind, X, reg_idx, targets, params, seed):
 
 def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, params: dict,
            return_info: bool):
-    X = np.asarray(X.toarray() if hasattr(X, "toarray") else X, dtype=np.float32)
+    X = dense(X, np.float32)
     genes = [str(g) for g in genes]
     if X.ndim != 2 or X.shape[1] != len(genes):
         raise BenchError(f"expression has shape {X.shape} but {len(genes)} gene names were given.",

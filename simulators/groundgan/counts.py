@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from scipy.special import pdtr
 
+from bench.arrays import dense
 from bench.errors import BenchError
 
 #: largest Poisson mean handled by the inverse-CDF search (values above use a normal approximation).
@@ -63,7 +64,7 @@ def training_depths(adata, genes, X: np.ndarray) -> np.ndarray:
     if "counts" in getattr(adata, "layers", {}):
         pos = {str(g): i for i, g in enumerate(adata.var_names)}
         c = adata.layers["counts"][:, [pos[g] for g in genes]]
-        counts = c.toarray() if hasattr(c, "toarray") else np.asarray(c)
+        counts = dense(c)
     return cell_depths(X, counts)
 
 
