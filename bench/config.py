@@ -43,6 +43,8 @@ class RunConfig:
     out: str | None = None
     # data and GRN
     n_genes: int | None = None
+    layer: str | None = None  # the AnnData layer holding raw counts (None = X)
+    make_unique: bool = False  # rename duplicate gene/cell names instead of refusing them
     k: int = 10
     # simulator
     simulator_preset: str | None = None
@@ -125,9 +127,15 @@ def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
         if not path.exists():
             raise BenchError(f"config file not found: {path}.", "Check the path given to --config.")
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise BenchError(f"config file {path} is not valid TOML: {exc}.", "Fix the syntax.") from None
+        except UnicodeDecodeError:
+            raise BenchError(f"config file {path} is not a text file (binary content).",
+                             "Give a TOML file, e.g. the config.toml of an earlier run.") from None
+        except OSError as exc:
+            raise BenchError(f"cannot read config file {path}: {exc.strerror or exc}.", "Give a readable TOML file.") \
+                from None
     names = {f.name for f in fields(RunConfig)}
     unknown = sorted(set(data) - names)
     if unknown:

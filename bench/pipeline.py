@@ -177,13 +177,19 @@ def method_input(adata):
 def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str] | None = None,
                  quiet: bool = False) -> Path:
     """Run (or resume) the benchmark described by ``cfg``; return the run directory."""
-    cfg = cfg.resolved()
+    from bench.lock import RunLock
+    from bench.validate import check_inputs, validate_run
+
+    cfg = validate_run(cfg, force, STAGES)  # the whole config, before anything is written
     force = list(force or [])
-    unknown = sorted(set(force) - set(STAGES) - {"all"})
-    if unknown:
-        raise BenchError(f"unknown stage(s) for --force: {', '.join(unknown)}.", f"Stages: {', '.join(STAGES)}.")
     out = Path(out or cfg.out or Path("runs") / f"{cfg.dataset.replace(':', '_').replace('/', '_')}-{cfg.preset}"
                f"-seed{cfg.seed}")
+    check_inputs(cfg)
+    with RunLock(out):  # one run per directory
+        return _run(cfg, out, force, quiet)
+
+
+def _run(cfg: RunConfig, out: Path, force: list[str], quiet: bool) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     run = Run(cfg=cfg, out=out, force=downstream(STAGES if "all" in force else force),
               progress=Progress(quiet))
@@ -195,10 +201,15 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
     from datasets.networks import build_grn, grn_summary, reference_grn
 
     # 1. data ---------------------------------------------------------------------------------------
-    k_data = _hash("data", cfg.dataset, cfg.n_genes, cfg.seed)
+    from datasets.loaders import source_fingerprint
+
+    # the content hash of the input file: a replaced file is new data, whatever its path
+    k_data = _hash("data", cfg.dataset, cfg.n_genes, cfg.seed, source_fingerprint(cfg.dataset), cfg.layer,
+                   cfg.make_unique)
 
     def do_data(d: Path) -> dict:
-        adata = prepare_dataset(cfg.dataset, n_genes=cfg.n_genes, seed=cfg.seed)
+        adata = prepare_dataset(cfg.dataset, n_genes=cfg.n_genes, seed=cfg.seed, layer=cfg.layer,
+                                make_unique=cfg.make_unique)
         bio.write_h5ad(d / "prepared.h5ad", adata)
         counts = adata.obs["split"].value_counts()
         return {"cells": int(adata.n_obs), "genes": int(adata.n_vars), "tfs": len(dataset_tfs(adata)),
