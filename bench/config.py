@@ -8,7 +8,7 @@ Presets (``--preset``):
 
 - ``smoke``: 100 genes, a simulator trained for seconds, 300 cells per source, cheap method, GRNBoost2 and
   realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean nothing.
-- ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
+- ``default``: a 2-core CPU in about 20 minutes (13 for the GAN). 300 highly variable genes (the paper uses 1000), the
   simulator's CPU preset, and the methods' ``fast`` presets (fewer GENIE3 trees; the TF list is given to the
   methods that accept one). Every deviation is recorded with each result.
 - ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, BEELINE's method defaults,

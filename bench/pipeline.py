@@ -481,6 +481,7 @@ def _score(run: Run, cfg: RunConfig, pos, neg, test, tfs, methods, data_info) ->
                           runtime_s=rec.get("wall_s"), cpu_time_s=rec.get("cpu_s"),
                           peak_memory_mb=rec.get("peak_rss_mb"), preset=rec.get("preset") or method_preset(cfg, m),
                           parameters=rec.get("params"), config_hash=cfg.hash(), package_versions=versions,
+                          warnings=rec.get("warnings"), implementation=_json_or_none(rec.get("implementation")),
                           run_id=run.out.name, n_genes=len(set(pos.regulator) | set(pos.target)))
             for gt_name, truth in (("pos-control", pos), ("neg-control", neg)):
                 if status == "ok" and (mdir / "edges.parquet").exists():
@@ -560,6 +561,10 @@ def paper_comparison(lb: pd.DataFrame | None) -> dict:
                        "holds": all((v["pos_auprc_ratio"] or 0) > (v["neg_auprc_ratio"] or 0)
                                     for v in per_method.values())})
     return {"paper": PAPER_BONEMARROW["text"], "order": order, "per_method": per_method, "claims": claims}
+
+
+def _json_or_none(obj) -> str | None:
+    return None if obj is None else json.dumps(obj, sort_keys=True)
 
 
 def _f(x) -> float | None:

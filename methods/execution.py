@@ -44,7 +44,7 @@ from bench import io as bio
 from bench.edges import EDGE_COLUMNS, empty_edges, write_edges
 from bench.errors import BenchError
 from bench.settings import settings
-from methods.base import Method, get_method
+from methods.base import Method, get_method, implementation
 
 STDERR_TAIL_CHARS = 4000
 STATUSES = ("ok", "failed", "timeout")
@@ -281,6 +281,24 @@ def _last_line(text: str) -> str:
 # --------------------------------------------------------------------------------------------- dask dispatch
 
 
+def check_run_output(run: MethodRun, genes) -> MethodRun:
+    """Validate an ``ok`` run's edges (:func:`methods.output.validate_output`): unusable output makes it
+    ``failed`` with the reason; dropped self-loops and duplicates are counted in ``record['warnings']``."""
+    if not run.ok:
+        return run
+    from methods.output import validate_output
+
+    check = validate_output(run.edges, genes)
+    record = dict(run.record)
+    if check.error:
+        record.update(status="failed", error=check.error, n_edges=0)
+    else:
+        record["n_edges"] = int(len(check.edges))
+        if check.warning:
+            record["warnings"] = check.warning
+    return MethodRun(run.method, check.edges, record)
+
+
 def _run_task(method_payload: bytes, adata, pseudotime, tfs, seed, params, preset, timeout, memory_limit, n_jobs,
               executor, executor_options) -> tuple[str, bytes, dict]:
     """What a Dask worker runs for one method; edges travel back as Parquet bytes (exact and compact)."""
@@ -303,6 +321,7 @@ def _run_task(method_payload: bytes, adata, pseudotime, tfs, seed, params, prese
         run = MethodRun(method.name, empty_edges(), {"method": method.name, "executor": executor,
                                                      "status": "failed", "error": str(exc), "params": params,
                                                      "preset": preset, "seed": seed})
+    run = check_run_output(run, adata.var_names)
     buf = io.BytesIO()
     run.edges.to_parquet(buf, index=False)
     return run.method, buf.getvalue(), run.record
@@ -474,6 +493,7 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
                 import io
 
                 edges = pd.read_parquet(io.BytesIO(payload))
+                record["implementation"] = implementation(m)  # the registry (origins) lives in this process
                 runs.append(MethodRun(name, edges[EDGE_COLUMNS] if len(edges.columns) else empty_edges(), record))
             except Exception as exc:  # a lost worker and the like: still only this method fails
                 runs.append(MethodRun(m.name, empty_edges(), {"method": m.name, "executor": executor,
@@ -489,9 +509,11 @@ def save_runs(runs: Sequence[MethodRun], out_dir: str | os.PathLike, summary: bo
 
     ``summary=False`` leaves ``runs.json`` out, for callers that save methods one by one into a shared folder.
     """
+    from bench.safeid import inside
+
     out = Path(out_dir)
     for run in runs:
-        d = out / run.method
+        d = inside(out, run.method)  # a method name never writes outside out_dir
         if run.ok:
             write_edges(d / "edges.parquet", run.edges)
         bio.write_json(d / "record.json", run.record)

@@ -63,6 +63,8 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "package_versions": "string",   # JSON object {package: version}
     "error": "string",              # one-line reason when status != ok
     "stderr_tail": "string",        # last lines of the method's stderr
+    "warnings": "string",           # what was dropped from the method's output (self-loops, duplicate edges)
+    "implementation": "string",     # JSON: where the method came from (built-in, entry point, file) and its function
     "timestamp": "string",          # ISO 8601, UTC
 }
 LEADERBOARD_COLUMNS: list[str] = list(LEADERBOARD_DTYPES)
