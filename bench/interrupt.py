@@ -38,6 +38,10 @@ def mark_interrupted() -> None:
 
 def reset() -> None:
     """Forget an earlier interrupt (tests run several commands in one process)."""
+    import logging
+
+    if _flag.is_set():
+        logging.disable(logging.NOTSET)
     _flag.clear()
 
 
@@ -58,6 +62,22 @@ def scratch_dir() -> Path:
         return _scratch
 
 
+def quiet_shutdown() -> None:
+    """Silence library logs and warnings while we unwind (Dask complains about the workers we killed): the
+    user gets one line saying how to resume, nothing else."""
+    import logging
+    import warnings
+
+    logging.disable(logging.CRITICAL)
+    warnings.simplefilter("ignore")
+
+
+def check() -> None:
+    """Raise :class:`Interrupted` if this process was interrupted (call before recording a result)."""
+    if interrupted():
+        raise Interrupted
+
+
 def descendants() -> list:
     """Every live process started (directly or not) by this one."""
     import psutil
@@ -68,11 +88,35 @@ def descendants() -> list:
         return []
 
 
-def kill_descendants() -> int:
-    """SIGKILL every descendant and every process group a descendant leads; return how many were found."""
+def kill_descendants(rounds: int = 3) -> int:
+    """SIGKILL every descendant and every process group a descendant leads; return how many were found.
+
+    Repeated while new ones appear (a pool may spawn a worker while we kill its siblings).
+    """
+    total = 0
+    for _ in range(rounds):
+        n = _kill_once()
+        total += n
+        if not n:
+            break
+    return total
+
+
+def _own_resource_tracker(p) -> bool:
+    """multiprocessing's resource tracker of this very process: killing it only makes Python relaunch it (with
+    a traceback per semaphore it then does not know); it exits by itself when this process exits."""
     import psutil
 
-    procs = descendants()
+    try:
+        return p.ppid() == os.getpid() and "multiprocessing.resource_tracker" in " ".join(p.cmdline())
+    except psutil.Error:
+        return False
+
+
+def _kill_once() -> int:
+    import psutil
+
+    procs = [p for p in descendants() if not _own_resource_tracker(p)]
     own_group = os.getpgid(0)
     groups = set()
     for p in procs:
@@ -122,8 +166,13 @@ def handle_sigint():
         return
 
     def on_sigint(signum, frame):
+        # Kill the children first: a method child runs in its own session, and if its Dask worker died first
+        # it would be orphaned (and its temporary folder with it). Then unwind, recording nothing.
         mark_interrupted()
-        raise KeyboardInterrupt
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the clean-up
+        quiet_shutdown()
+        kill_descendants()
+        raise Interrupted
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:

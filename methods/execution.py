@@ -185,7 +185,11 @@ def run_isolated(method: Method, adata, *, pseudotime=None, tfs=None, seed: int 
         "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "host": platform.node(),
     }
-    tmp_ctx = tempfile.TemporaryDirectory(prefix=f"bench-{method.name.lower()}-") if workdir is None else None
+    from bench.interrupt import scratch_dir
+
+    # under the bench process's scratch folder, which an interrupt removes whole
+    tmp_ctx = tempfile.TemporaryDirectory(prefix=f"bench-{method.name.lower()}-", dir=scratch_dir()) \
+        if workdir is None else None
     task_dir = Path(tmp_ctx.name if tmp_ctx else workdir)
     task_dir.mkdir(parents=True, exist_ok=True)
     try:
@@ -337,8 +341,14 @@ def _client(scheduler: str | None, n_workers: int):
     for name in ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker",
                  "distributed.core", "distributed.http.proxy"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    import warnings
+
+    warnings.filterwarnings("ignore", message="Port .* is already in use")  # a second cluster on this machine
+    from bench.interrupt import scratch_dir
+
+    # workers inherit $BENCH_SCRATCH_DIR (set by scratch_dir) and keep their own files under it too
     with dask.config.set({"distributed.worker.daemon": False, "distributed.admin.tick.limit": "1h",
-                          "distributed.logging.distributed": "error"}):
+                          "distributed.logging.distributed": "error", "temporary-directory": str(scratch_dir())}):
         if scheduler:
             try:
                 client = Client(scheduler, timeout=SCHEDULER_CONNECT_TIMEOUT)
@@ -489,19 +499,34 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
                 pure=False, key=f"bench-method-{m.name}-{os.getpid()}-{time.monotonic_ns()}"))
         for m, fut in zip(resolved, futures):
             try:
-                name, payload, record = fut.result()
+                name, payload, record = _result(fut)
                 import io
 
                 edges = pd.read_parquet(io.BytesIO(payload))
                 record["implementation"] = implementation(m)  # the registry (origins) lives in this process
                 runs.append(MethodRun(name, edges[EDGE_COLUMNS] if len(edges.columns) else empty_edges(), record))
             except Exception as exc:  # a lost worker and the like: still only this method fails
+                from bench import interrupt
+
+                interrupt.check()  # ... unless it was lost to Ctrl-C
                 runs.append(MethodRun(m.name, empty_edges(), {"method": m.name, "executor": executor,
                                                               "status": "failed",
                                                               "error": f"{type(exc).__name__}: {exc}"}))
     if out_dir is not None:
         save_runs(runs, out_dir)
     return runs
+
+
+def _result(fut, poll: float = 0.5):
+    """``fut.result()``, but giving up at once after Ctrl-C (the workers are dead then, the result never comes)."""
+    from bench import interrupt
+
+    while True:
+        interrupt.check()
+        try:
+            return fut.result(timeout=poll)
+        except TimeoutError:
+            continue
 
 
 def save_runs(runs: Sequence[MethodRun], out_dir: str | os.PathLike, summary: bool = True) -> Path:
@@ -511,6 +536,9 @@ def save_runs(runs: Sequence[MethodRun], out_dir: str | os.PathLike, summary: bo
     """
     from bench.safeid import inside
 
+    from bench import interrupt
+
+    interrupt.check()  # after Ctrl-C a result may come from a killed method: record nothing, a re-run redoes it
     out = Path(out_dir)
     for run in runs:
         d = inside(out, run.method)  # a method name never writes outside out_dir
