@@ -623,3 +623,91 @@ def test_readme_knockout_example_uses_a_tf_of_the_default_run(data_dir):
     # every TF of the default run's genes is a regulator of its GRN (GRNBoost2 scores every TF for every target)
     adata = prepare_dataset("bonemarrow", n_genes=PRESETS["default"]["n_genes"], seed=0)
     assert tf in dataset_tfs(adata)
+
+
+# ----------------------------------------------------------------------------------------------- faults
+
+
+def _alive(procs) -> list[int]:
+    out = []
+    for p in procs:
+        try:
+            if p.is_running() and p.status() != psutil.STATUS_ZOMBIE:
+                out.append(p.pid)
+        except psutil.Error:
+            pass
+    return out
+
+
+def test_ctrl_c_in_infer_kills_children_records_nothing_and_cleans_up(tmp_path):
+    from methods.contract import make_tiny_dataset
+
+    data = tmp_path / "tiny.h5ad"
+    make_tiny_dataset().write_h5ad(data)
+    (tmp_path / "hang.py").write_text(HANG_METHOD)
+    pid_file = tmp_path / "hanger.pid"
+    env = bench_env(tmp_path, HANG_PID_FILE=pid_file)
+    out = tmp_path / "out"
+    p = bench_proc(["infer", "--dataset", data, "--methods", "hanger,ppcor", "--method-file", tmp_path / "hang.py",
+                    "--out", out, "--workers", "2"], env)
+    wait_for(lambda: pid_file.exists() and pid_file.read_text(), 300, "the hanging method to start", p)
+    hanger = int(pid_file.read_text())
+    tree = psutil.Process(p.pid).children(recursive=True)
+    assert hanger in {c.pid for c in tree}
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=180)
+    assert p.returncode == 130
+    line = one_line_error(err)
+    assert line.startswith("interrupted:") and "re-run `bench infer" in line
+    time.sleep(0.5)
+    assert not psutil.pid_exists(hanger) or psutil.Process(hanger).status() == psutil.STATUS_ZOMBIE
+    assert _alive(tree) == []  # every process it started is gone
+    assert not (out / "hanger" / "record.json").exists()  # the interrupted method is not recorded as failed
+    assert [f.name for f in (tmp_path / "tmp").iterdir() if f.name.startswith(("bench-", "dask"))] == []
+
+
+def test_second_run_is_refused_and_ctrl_c_stops_a_run_cleanly(tmp_path, data_dir):
+    env = bench_env(tmp_path)
+    out = tmp_path / "run"
+    args = ["run", "--preset", "smoke", "--out", out, "--methods", "ppcor", "--sources", "real"]
+    first = bench_proc(args, env)
+    lock = out / ".lock"
+    wait_for(lambda: lock.exists() and lock.read_text(), 600, "the first run to lock its directory", first)
+    second = bench_proc(args, env)
+    _, err = second.communicate(timeout=600)
+    line = one_line_error(err)
+    assert second.returncode == 2 and f"is in use by process {first.pid}" in line and "--out" in line
+    tree = psutil.Process(first.pid).children(recursive=True)
+    first.send_signal(signal.SIGINT)
+    _, err = first.communicate(timeout=180)
+    assert first.returncode == 130, err
+    line = one_line_error(err)
+    assert "re-run `bench run --preset smoke" in line
+    assert not lock.exists()  # released
+    time.sleep(0.5)
+    assert _alive(tree) == []
+    # nothing unfinished was recorded: every recorded stage is complete, no method was filed as failed
+    manifest = json.loads((out / "manifest.json").read_text()) if (out / "manifest.json").exists() else {}
+    for stage_file in out.glob("*/_stage.json"):
+        assert stage_file.parent.name in manifest.get("stage_seconds", {})
+    for rec in out.glob("infer/*/*/record.json"):
+        assert json.loads(rec.read_text())["status"] == "ok"
+    assert [f.name for f in (tmp_path / "tmp").iterdir() if f.name.startswith("bench-")] == []
+
+
+def test_a_lock_left_by_a_killed_run_is_stale(tmp_path):
+    from bench.lock import RunLock
+
+    d = tmp_path / "run"
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from bench.lock import RunLock; "
+                               f"RunLock({str(d)!r}).acquire(); print('locked', flush=True); time.sleep(600)"],
+                              stdout=subprocess.PIPE, text=True, cwd=str(REPO))
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(BenchError, match=f"in use by process {holder.pid}"):
+        RunLock(d).acquire()
+    holder.kill()  # kill -9: no clean-up ran
+    holder.wait()
+    assert (d / ".lock").exists()
+    with RunLock(d):  # taken over at once, not blocked forever
+        assert json.loads((d / ".lock").read_text())["pid"] == os.getpid()
+    assert not (d / ".lock").exists()
