@@ -59,6 +59,9 @@ def scratch_dir() -> Path:
         if _scratch is None or not _scratch.is_dir():
             _scratch = Path(tempfile.mkdtemp(prefix=f"bench-{os.getpid()}-"))
             os.environ[SCRATCH_ENV] = str(_scratch)
+            import atexit
+
+            atexit.register(cleanup)  # library use (no CLI): removed when this process exits
         return _scratch
 
 

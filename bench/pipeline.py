@@ -450,6 +450,9 @@ def _cluster(cfg: RunConfig):
 
     from distributed import LocalCluster
 
+    from bench.interrupt import scratch_dir
+
+    scratch_dir()  # before the workers start, so that they inherit it
     logging.getLogger("distributed").setLevel(logging.ERROR)
     with LocalCluster(n_workers=_n_workers(cfg), threads_per_worker=1, processes=True,
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster:
