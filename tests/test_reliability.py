@@ -669,7 +669,7 @@ def test_ctrl_c_in_infer_kills_children_records_nothing_and_cleans_up(tmp_path):
 def test_second_run_is_refused_and_ctrl_c_stops_a_run_cleanly(tmp_path, data_dir):
     env = bench_env(tmp_path)
     out = tmp_path / "run"
-    args = ["run", "--preset", "smoke", "--out", out, "--methods", "ppcor", "--sources", "real"]
+    args = ["run", "--preset", "smoke", "--out", out, "--methods", "ppcor", "--sources", "real", "--quiet"]
     first = bench_proc(args, env)
     lock = out / ".lock"
     wait_for(lambda: lock.exists() and lock.read_text(), 600, "the first run to lock its directory", first)
