@@ -55,3 +55,19 @@ def validate_output(edges: pd.DataFrame, genes: Iterable[str]) -> OutputCheck:
     dup = table.duplicated(["regulator", "target"], keep="first").to_numpy()
     table = rank_edges(table[~dup])
     return OutputCheck(table, None, {"self-loop(s)": int(loops.sum()), "duplicate edge(s)": int(dup.sum())})
+
+
+def check_run_output(run, genes):
+    """Validate an ``ok`` run's edges (:func:`validate_output`) before it is recorded: unusable output makes the
+    run ``failed`` with the reason; dropped self-loops and duplicates are counted in ``record.warnings``."""
+    from methods.record import MethodRun
+
+    if not run.ok:
+        return run
+    check = validate_output(run.edges, genes)
+    if check.error:
+        run.record.status, run.record.error, run.record.n_edges_predicted = "failed", check.error, 0
+    else:
+        run.record.n_edges_predicted = int(len(check.edges))
+        run.record.warnings = check.warning
+    return MethodRun(run.method, check.edges, run.record)

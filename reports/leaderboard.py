@@ -59,6 +59,7 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "seed": "Int64",
     "preset": "string",
     "parameters": "string",         # JSON object of the method's parameters
+    "input_transform": "string",    # what the method got: log1p of the normalised expression (methods.inputs)
     "config_hash": "string",
     "package_versions": "string",   # JSON object {package: version}
     "error": "string",              # one-line reason when status != ok
@@ -121,6 +122,7 @@ def make_row(*, method: str, dataset: str, simulator: str, ground_truth: str, me
         "simulator": simulator, "ground_truth": ground_truth, "status": status,
         "universe": universe if universe is not None else metrics.get("universe"),
         "parameters": _json(parameters), "package_versions": _json(package_versions),
+        "implementation": _json(row.get("implementation")),
         "stderr_tail": stderr_tail[-STDERR_TAIL_CHARS:] if stderr_tail else stderr_tail,
     })
     if row.get("timestamp") is None:
