@@ -45,28 +45,98 @@ for _mod in COMMAND_MODULES:
     importlib.import_module(_mod).register(app)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Console entry point: run the app, turn BenchError into a one-line message and exit code 2."""
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as _v
+
     try:
-        app(args=argv, standalone_mode=False)
+        return _v("grn-bench")
+    except PackageNotFoundError:  # running from a checkout that is not installed
+        return "dev"
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"grn-bench {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(show_version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                            help="Print grn-bench's version and exit.")) -> None:
+    pass
+
+
+def _usage_error_classes() -> tuple[type, ...]:
+    """Usage-error classes of typer's bundled click and of click itself (typer >= 0.20 no longer raises click's)."""
+    classes: list[type] = []
+    for mod in ("typer._click.exceptions", "click.exceptions"):
+        try:
+            classes.append(importlib.import_module(mod).ClickException)
+        except (ImportError, AttributeError):
+            pass
+    return tuple(classes)
+
+
+def _exit_classes() -> tuple[tuple[type, ...], tuple[type, ...]]:
+    """(Exit classes, Abort classes) of typer and click."""
+    exits, aborts = [], []
+    for mod in ("typer.exceptions", "click.exceptions"):
+        try:
+            m = importlib.import_module(mod)
+        except ImportError:
+            continue
+        exits.append(m.Exit)
+        aborts.append(m.Abort)
+    return tuple(exits), tuple(aborts)
+
+
+def usage_line(exc) -> str:
+    """One line for a usage error: what is wrong, the command's usage and where the help is."""
+    msg = " ".join(str(exc.format_message()).split())
+    ctx = getattr(exc, "ctx", None)
+    if ctx is None:
+        return f"error: {msg}"
+    usage = " ".join(ctx.get_usage().split())
+    return f"error: {msg.rstrip('.')}. {usage}; try '{ctx.command_path} --help'."
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console entry point. Exit codes: 0 ok, 1 a method or check failed, 2 bad input or usage, 130 Ctrl-C.
+
+    Every error is one line on stderr, never a traceback.
+    """
+    from bench import interrupt
+
+    exits, aborts = _exit_classes()
+    interrupt.reset()
+    try:
+        with interrupt.handle_sigint():
+            try:
+                rv = app(args=argv, standalone_mode=False, prog_name="bench")
+            finally:
+                interrupt.cleanup()
+        if interrupt.interrupted():  # typer turns KeyboardInterrupt into a silent exit code 130
+            raise KeyboardInterrupt
+        if isinstance(rv, int) and not isinstance(rv, bool):  # typer.Exit(code) comes back as a return value
+            return rv
     except BenchError as exc:
         typer.secho(f"error: {exc}", err=True, fg="red")
         return exc.exit_code
     except KeyboardInterrupt:
-        typer.echo("interrupted; re-run the same command to resume.", err=True)
+        typer.echo(interrupt.resume_hint(argv), err=True)
         return 130
-    except Exception as exc:  # click usage errors and the like
-        import click
-
-        if isinstance(exc, click.exceptions.Exit):
-            return exc.exit_code
-        if isinstance(exc, click.exceptions.Abort):
-            typer.echo("aborted.", err=True)
-            return 130
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            return 2
-        raise
+    except exits as exc:
+        return exc.exit_code
+    except aborts:  # click turns Ctrl-C inside a prompt into Abort
+        typer.echo(interrupt.resume_hint(argv), err=True)
+        return 130
+    except _usage_error_classes() as exc:
+        if type(exc).__name__ == "NoArgsIsHelpError":  # `bench` or `bench methods` alone: show the help
+            typer.echo(exc.format_message())
+            return 0
+        typer.secho(usage_line(exc), err=True, fg="red")
+        return 2
     return 0
 
 

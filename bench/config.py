@@ -8,7 +8,7 @@ Presets (``--preset``):
 
 - ``smoke``: 100 genes, a simulator trained for seconds, 300 cells per source, cheap method, GRNBoost2 and
   realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean nothing.
-- ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
+- ``default``: a 2-core CPU in about 20 minutes (13 for the GAN). 300 highly variable genes (the paper uses 1000), the
   simulator's CPU preset, and the methods' ``fast`` presets (fewer GENIE3 trees; the TF list is given to the
   methods that accept one). Every deviation is recorded with each result.
 - ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, BEELINE's method defaults,
@@ -43,6 +43,8 @@ class RunConfig:
     out: str | None = None
     # data and GRN
     n_genes: int | None = None
+    layer: str | None = None  # the AnnData layer holding raw counts (None = X)
+    make_unique: bool = False  # rename duplicate gene/cell names instead of refusing them
     k: int = 10
     # simulator
     simulator_preset: str | None = None
@@ -123,9 +125,15 @@ def load_config(path: str | Path | None, **overrides: Any) -> RunConfig:
         if not path.exists():
             raise BenchError(f"config file not found: {path}.", "Check the path given to --config.")
         try:
-            data = tomllib.loads(path.read_text())
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
         except tomllib.TOMLDecodeError as exc:
             raise BenchError(f"config file {path} is not valid TOML: {exc}.", "Fix the syntax.") from None
+        except UnicodeDecodeError:
+            raise BenchError(f"config file {path} is not a text file (binary content).",
+                             "Give a TOML file, e.g. the config.toml of an earlier run.") from None
+        except OSError as exc:
+            raise BenchError(f"cannot read config file {path}: {exc.strerror or exc}.", "Give a readable TOML file.") \
+                from None
     names = {f.name for f in fields(RunConfig)}
     unknown = sorted(set(data) - names)
     if unknown:

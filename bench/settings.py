@@ -34,8 +34,47 @@ class Settings:
     def __init__(self) -> None:
         self._data_dir = os.environ.get("BENCH_DATA_DIR")
         self._cache_dir = os.environ.get("BENCH_CACHE_DIR")
-        self.n_jobs = int(os.environ.get("BENCH_N_JOBS", "0")) or (os.cpu_count() or 1)
-        self.verbosity = int(os.environ.get("BENCH_VERBOSITY", "1"))
+        #: problems with the environment variables, reported (exit 2) by :meth:`check_environment`, not at import
+        self.env_errors: list[str] = []
+        self.n_jobs = self._int_env("BENCH_N_JOBS", 0, minimum=0) or (os.cpu_count() or 1)
+        self.verbosity = self._int_env("BENCH_VERBOSITY", 1, minimum=0)
+
+    def _int_env(self, name: str, default: int, minimum: int) -> int:
+        raw = os.environ.get(name)
+        if raw is None or raw.strip() == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            self.env_errors.append(f"{name}={raw!r} is not an integer >= {minimum}")
+            return default
+        return value
+
+    def check_environment(self, cache: bool = True) -> None:
+        """Raise a :class:`~bench.errors.BenchError` for a bad environment variable or an unwritable cache dir."""
+        from bench.errors import BenchError
+
+        if self.env_errors:
+            raise BenchError(f"bad environment variable: {'; '.join(self.env_errors)}.",
+                             "Fix or unset it (BENCH_N_JOBS: cores to use, 0 = all).")
+        if cache:
+            self._check_writable(self.cache_dir, "BENCH_CACHE_DIR")
+
+    @staticmethod
+    def _check_writable(path: Path, var: str) -> None:
+        import tempfile
+
+        from bench.errors import BenchError
+
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+                pass
+        except OSError as exc:
+            raise BenchError(f"cache dir {path} is not writable ({exc.strerror or type(exc).__name__}).",
+                             f"Set {var} to a folder you can write to.") from None
 
     @property
     def data_dir(self) -> Path:

@@ -75,8 +75,12 @@ def resolve_source(name: str) -> tuple[Path | None, str]:
                      f"Put it there or set BENCH_DATA_DIR to the folder holding it.")
 
 
-def load_raw(name: str) -> tuple[ad.AnnData, dict]:
-    """Raw counts (cells x genes) and a provenance record (source path, sha256)."""
+def load_raw(name: str, *, layer: str | None = None, make_unique: bool = False) -> tuple[ad.AnnData, dict]:
+    """Raw counts (cells x genes) and a provenance record (source path, sha256).
+
+    ``layer`` takes the counts from ``adata.layers[layer]`` instead of ``X``. Duplicate gene or cell names are
+    refused unless ``make_unique`` (then renamed ``name-1``, ``name-2``, ... as anndata does).
+    """
     path, kind = resolve_source(name)
     if kind == "h5ad":
         adata = _read_h5ad(path)
@@ -97,18 +101,63 @@ def load_raw(name: str) -> tuple[ad.AnnData, dict]:
         path = Path(sc.settings.datasetdir) / f"{info.scanpy_loader}.h5"
     provenance = {"source": str(path), "source_kind": kind,
                   "source_sha256": _source_hash(path) if path is not None and path.exists() else "unknown"}
-    adata.var_names_make_unique()
-    adata.obs_names_make_unique()
+    if layer is not None:
+        if layer not in adata.layers:
+            have = ", ".join(adata.layers) or "none"
+            raise BenchError(f"{name} has no layer {layer!r} (layers: {have}).",
+                             "Name a layer that holds raw counts, or leave --layer out to use X.")
+        adata = ad.AnnData(adata.layers[layer], obs=adata.obs, var=adata.var)
+        provenance["layer"] = layer
+    _check_names(adata, name, make_unique)
     return adata, provenance
 
 
-def check_counts(adata: ad.AnnData, source: str) -> None:
-    """Raise on NaN/inf or negative values: preprocessing expects raw counts."""
-    data = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
-    if data.size and not np.isfinite(data).all():
-        raise BenchError(f"{source} contains NaN or infinite values.", "Give raw counts without missing values.")
-    if data.size and data.min() < 0:
-        raise BenchError(f"{source} contains negative values; these are not raw counts.",
-                         "Give raw UMI/read counts (not log-normalised or scaled data).")
+def source_fingerprint(name: str) -> str:
+    """Content hash of a dataset's source file or folder (a cache key part: a replaced file is new data)."""
+    path, kind = resolve_source(name)
+    if path is None:
+        return "scanpy-download"
+    if not path.exists():
+        raise BenchError(f"file not found: {path}.", "Check the path of the dataset.")
+    return _source_hash(path)
+
+
+def _check_names(adata: ad.AnnData, source: str, make_unique: bool) -> None:
+    for axis, names in (("gene", adata.var_names), ("cell", adata.obs_names)):
+        if names.is_unique:
+            continue
+        if not make_unique:
+            dup = names[names.duplicated()].unique()
+            raise BenchError(f"{source} has {len(dup)} duplicate {axis} name(s) (e.g. {dup[0]!r}).",
+                             "Make the names unique in the file, or pass --make-unique to rename them.")
+    if make_unique:
+        adata.var_names_make_unique()
+        adata.obs_names_make_unique()
+
+
+MIN_CELLS = 20  # fewer cells cannot be split into train/validation/test and still train a simulator
+
+
+def check_counts(adata: ad.AnnData, source: str, *, layer: str | None = None) -> None:
+    """Raise unless ``adata`` holds raw counts: finite, non-negative integers, enough cells, some genes."""
     if adata.n_obs == 0 or adata.n_vars == 0:
         raise BenchError(f"{source} is empty ({adata.n_obs} cells x {adata.n_vars} genes).", "Give a non-empty matrix.")
+    data = adata.X.data if sp.issparse(adata.X) else np.asarray(adata.X)
+    where = f"layer {layer!r} of {source}" if layer else source
+    if data.size and not np.issubdtype(data.dtype, np.number):
+        raise BenchError(f"{where} holds {data.dtype} values, not numbers.", "Give raw counts.")
+    if data.size and not np.isfinite(data).all():
+        raise BenchError(f"{where} contains NaN or infinite values.", "Give raw counts without missing values.")
+    if data.size and data.min() < 0:
+        raise BenchError(f"{where} contains negative values; these are not raw counts.",
+                         "Give raw UMI/read counts (not log-normalised or scaled data).")
+    if data.size and not np.array_equal(data, np.round(data)):
+        counts_layers = [k for k in adata.layers if "count" in k.lower() or k.lower() == "raw"] if not layer else []
+        looks_log = float(data.max()) < 30
+        hint = (f"Use --layer {counts_layers[0]} (this file has a {counts_layers[0]!r} layer)." if counts_layers else
+                "Give raw counts, or name the layer that holds them with --layer NAME.")
+        raise BenchError(f"{where} holds non-integer values{' that look log-transformed' if looks_log else ''} "
+                         f"(max {float(data.max()):.3g}); raw counts are required.", hint)
+    if adata.n_obs < MIN_CELLS:
+        raise BenchError(f"{source} has {adata.n_obs} cell(s); at least {MIN_CELLS} are needed to split it and "
+                         "train a simulator.", "Give more cells.")

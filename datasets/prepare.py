@@ -14,10 +14,10 @@ import numpy as np
 from bench import io as bio
 from bench.errors import BenchError
 from bench.settings import settings
-from datasets.loaders import check_counts, load_raw, resolve_source, sha256_file
+from datasets.loaders import check_counts, load_raw, resolve_source, source_fingerprint
 from datasets.preprocess import preprocess
 from datasets.registry import get_dataset_info
-from datasets.tfs import guess_species, load_tfs
+from datasets.tfs import guess_species, load_tfs, tf_list_fingerprint
 
 log = logging.getLogger(__name__)
 PREPARE_VERSION = 1  # bump when preprocessing changes meaning, to invalidate caches
@@ -43,7 +43,8 @@ def _held_out(info, n_cells: int) -> tuple[int, int]:
 def prepare_dataset(name: str, *, n_genes: int | None = None, seed: int = 0, n_test: int | None = None,
                     n_validation: int | None = None, min_genes: int = 10, min_cells: int = 3,
                     library_size: float = 20000.0, hvg_on: str = "all", tfs: str | None = None,
-                    species: str | None = None, cache: bool = True) -> ad.AnnData:
+                    species: str | None = None, cache: bool = True, layer: str | None = None,
+                    make_unique: bool = False) -> ad.AnnData:
     """Preprocessed reference dataset with a seeded train/validation/test split.
 
     Parameters
@@ -59,29 +60,42 @@ def prepare_dataset(name: str, *, n_genes: int | None = None, seed: int = 0, n_t
     tfs
         ``"mouse"``, ``"human"`` or a path to a TF list (default: the dataset's species).
     cache
-        Reuse / store the result under ``settings.cache_dir / "prepared"``.
+        Reuse / store the result under ``settings.cache_dir / "prepared"``. The key covers the content hash of
+        the source file (or every file of a 10x folder), so replacing the file invalidates it.
+    layer
+        Take the raw counts from ``layers[layer]`` instead of ``X``.
+    make_unique
+        Rename duplicate gene/cell names instead of refusing the data.
 
     Returns
     -------
     AnnData with ``X`` library-size-normalised to ``library_size`` (no log), ``layers['counts']``,
     ``obs['split']``, ``uns['tfs']`` (TFs among the kept genes) and ``uns['provenance']``.
     """
+    from bench.validate import check_prepare_params
+
+    check_prepare_params(n_genes=n_genes, n_test=n_test, n_validation=n_validation, min_genes=min_genes,
+                         min_cells=min_cells, library_size=library_size, hvg_on=hvg_on, seed=seed)
+    if cache:
+        settings.check_environment()
     info = get_dataset_info(name, species)
     path, kind = resolve_source(name)
-    source_hash = sha256_file(path) if path is not None and path.is_file() else (
-        "dir" if path is not None else "scanpy-download")
+    source_hash = source_fingerprint(name)
+    tf_hash = tf_list_fingerprint(tfs) if tfs not in (None, "mouse", "human") else None
     params = {"name": name, "n_genes": n_genes or info.n_genes, "seed": seed, "n_test": n_test,
               "n_validation": n_validation, "min_genes": min_genes, "min_cells": min_cells,
               "library_size": library_size, "hvg_on": hvg_on, "tfs": tfs, "species": species,
               "source_sha256": source_hash, "version": PREPARE_VERSION}
+    if layer is not None or make_unique or tf_hash:  # only then, so that existing cache keys stay valid
+        params.update(layer=layer, make_unique=make_unique, tfs_sha256=tf_hash)
     key = hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[-60:]
     cache_path = Path(settings.cache_dir) / "prepared" / f"{safe}-{key}.h5ad"
-    if cache and cache_path.exists() and path is not None and path.is_file():
+    if cache and cache_path.exists() and path is not None:
         return ad.read_h5ad(cache_path)
 
-    raw, provenance = load_raw(name)
-    check_counts(raw, name)
+    raw, provenance = load_raw(name, layer=layer, make_unique=make_unique)
+    check_counts(raw, name, layer=layer)
     species = species or (info.species if info.species != "auto" else guess_species(raw.var_names))
     tf_all = load_tfs(tfs or species)
     if not set(tf_all) & set(map(str, raw.var_names)):

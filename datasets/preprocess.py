@@ -24,15 +24,20 @@ import scipy.sparse as sp
 from bench.arrays import dense
 from bench.errors import BenchError
 
+MIN_TRAIN_CELLS = 10  # the simulator and the methods need a few cells to learn from
+
 PREPROCESS_DEFAULTS = {"min_genes": 10, "min_cells": 3, "n_genes": 1000, "library_size": 20000.0,
                        "hvg_flavor": "seurat", "hvg_on": "all"}
 
 
 def split_cells(n_cells: int, n_test: int, n_validation: int, seed: int) -> np.ndarray:
     """Labels ``train``/``validation``/``test`` for ``n_cells`` cells, from a seeded permutation."""
-    if n_test + n_validation >= n_cells:
-        raise BenchError(f"cannot hold out {n_test} test + {n_validation} validation cells from {n_cells} cells.",
-                         "Lower --n-test/--n-validation.")
+    if n_test < 0 or n_validation < 0:
+        raise BenchError(f"held-out cell counts must be >= 0, got {n_test} test and {n_validation} validation.",
+                         "Give --n-test and --n-validation as 0 or more.")
+    if n_cells - n_test - n_validation < MIN_TRAIN_CELLS:
+        raise BenchError(f"cannot hold out {n_test} test + {n_validation} validation cells from {n_cells} cells "
+                         f"and keep {MIN_TRAIN_CELLS} for training.", "Lower --n-test/--n-validation or give more cells.")
     order = np.random.default_rng(seed).permutation(n_cells)
     labels = np.full(n_cells, "train", dtype=object)
     labels[order[:n_test]] = "test"

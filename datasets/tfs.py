@@ -16,7 +16,42 @@ _FILES = {
 }
 
 
+def tf_list_fingerprint(path: str | os.PathLike) -> str | None:
+    """Content hash of a TF list file (a cache key part), ``None`` if it does not exist."""
+    import hashlib
+
+    p = Path(path).expanduser()
+    return hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else None
+
+
+def _check_text(path: Path) -> None:
+    try:
+        head = path.read_bytes()[:65536]
+    except OSError as exc:
+        raise BenchError(f"cannot read TF list {path}: {exc.strerror or exc}.", "Give a readable text file.") from None
+    try:
+        head.decode("utf-8")
+        binary = b"\x00" in head
+    except UnicodeDecodeError as exc:
+        binary = exc.start < len(head) - 4  # a multi-byte character cut at the end of the sample is fine
+    if binary:
+        raise BenchError(f"TF list {path} is a binary file, not text.",
+                         "Give one gene symbol per line, or AnimalTFDB's table with a Symbol column.")
+
+
+def check_tf_overlap(tfs, genes, source: str = "the data", what: str = "TF list") -> list[str]:
+    """The TFs that are genes of the data; raise when there are none (a run would find 0 edges)."""
+    gs = set(map(str, genes))
+    kept = [t for t in tfs if t in gs]
+    if not kept:
+        example = ", ".join(list(tfs)[:3])
+        raise BenchError(f"the {what} shares no gene with {source} (e.g. {example} are not among its "
+                         f"{len(gs)} genes).", "Give the TF list of the data's species and gene naming.")
+    return kept
+
+
 def _read_tf_file(path: Path) -> list[str]:
+    _check_text(path)
     try:
         if path.suffix in (".csv", ".tsv") or path.name.endswith("_TF.csv"):
             # AnimalTFDB's download is tab-separated despite the .csv name; it has a "Symbol" column.

@@ -66,6 +66,8 @@ class MethodInfo:
 class Method:
     info: MethodInfo
     infer: Callable[..., Any]
+    #: a plugin may take over the name of a method registered before it (a built-in) only by saying so
+    replace: bool = False
 
     @property
     def name(self) -> str:
@@ -89,15 +91,35 @@ class Method:
 BUILTIN_PACKAGE = "methods.native"  # every module in it that defines METHOD is a built-in method
 
 _registry: dict[str, Method] = {}
+_origins: dict[str, str] = {}  # registry key -> where the method came from (built-in, entry point, file)
 _loaded = False
 
 
-def register(method: Method, *, replace: bool = False) -> Method:
-    key = method.name
-    if key in _registry and not replace and _registry[key] is not method:
-        raise BenchError(f"a method named {method.info.name!r} is already registered.", "Choose another name.")
+def register(method: Method, *, replace: bool = False, origin: str = "python code") -> Method:
+    """Add ``method`` to the registry under its (safe, case-insensitive) name.
+
+    A name already taken by another source (a plugin reusing a built-in's name) is refused unless
+    ``replace=True`` here or ``Method(..., replace=True)``; the same source may register again (a reload).
+    """
+    from bench.safeid import check_id
+
+    key = check_id(method.info.name).lower()
+    old = _registry.get(key)
+    if old is not None and old is not method and not (replace or method.replace) and _origins.get(key) != origin:
+        raise BenchError(f"{origin} registers a method named {method.info.name!r}, which {_origins.get(key)} "
+                         "already provides.", "Rename it, or build it with Method(..., replace=True) to replace "
+                         "that method on purpose.")
     _registry[key] = method
+    _origins[key] = origin
     return method
+
+
+def implementation(method: Method) -> dict[str, str]:
+    """Which code a method's results come from (recorded with each run): its origin and infer function."""
+    fn = method.infer
+    return {"origin": _origins.get(method.name.lower(), "unregistered"),
+            "function": f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', type(fn).__name__)}",
+            "replaces_builtin": bool(method.replace)}
 
 
 def _coerce(obj: Any, origin: str) -> list[Method]:
@@ -125,10 +147,10 @@ def _load_builtins() -> None:
     for name in builtin_modules():
         module = importlib.import_module(name)
         if isinstance(getattr(module, "METHOD", None), Method):  # kernels and helpers define none
-            register(module.METHOD, replace=True)
+            register(module.METHOD, origin=f"built-in {name}")
     for ep in importlib.metadata.entry_points(group="bench.methods"):
         for m in _coerce(ep.load(), f"entry point {ep.name}"):
-            register(m, replace=True)
+            register(m, origin=f"entry point {ep.name} = {ep.value}")
 
 
 def load_method_file(path: str | Path) -> list[Method]:
@@ -150,7 +172,7 @@ def load_method_file(path: str | Path) -> list[Method]:
     methods = _coerce(obj, str(path))
     _load_builtins()
     for m in methods:
-        register(m, replace=True)
+        register(m, origin=f"method file {path.resolve()}")
     return methods
 
 

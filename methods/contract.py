@@ -219,3 +219,45 @@ def format_results(method_name: str, results: list[CheckResult]) -> str:
     for r in results:
         lines.append(f"  {'SKIP' if r.skipped else 'PASS' if r.passed else 'FAIL'}  {r.name:<14} {r.detail}")
     return "\n".join(lines)
+
+
+def run_checks_isolated(name: str, *, method_files=(), preset: str | None = TEST_PRESET, seed: int = 0,
+                        timeout: float = 300.0) -> int:
+    """Run ``bench methods test NAME`` in a child process (its own process group) killed after ``timeout`` s.
+
+    A method that hangs or crashes the interpreter fails its checks instead of hanging or crashing the caller.
+    Returns the child's exit code (0 = every check passed), 1 after a timeout.
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-m", "bench.cli", "methods", "test", name, "--in-process", "--seed", str(seed)]
+    if preset:
+        cmd += ["--preset", preset]
+    for f in method_files:
+        cmd += ["--method-file", str(f)]
+    sys.stdout.flush()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    proc = subprocess.Popen(cmd, start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, env=env)
+    timed_out = False
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    finally:  # leftovers (the method's pools, or the whole child after a timeout) die with the group
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    if timed_out:
+        out, _ = proc.communicate()
+    if out.strip():
+        print(out.decode("utf-8", "replace").rstrip("\n"), flush=True)
+    if timed_out:
+        print(f"{name}: FAIL  timed out after {timeout:g} s; its checks were killed", flush=True)
+        return 1
+    return proc.returncode

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import warnings
 
 import dask
 from distributed import Client, LocalCluster
 
 from bench.errors import BenchError
+from bench.interrupt import scratch_dir
 
 SCHEDULER_CONNECT_TIMEOUT = "20s"
 _DASK_LOGGERS = ("distributed", "distributed.nanny", "distributed.scheduler", "distributed.worker",
@@ -21,11 +23,14 @@ def dask_client(scheduler: str | None, n_workers: int):
 
     Each local worker has one thread, so ``n_workers`` methods run at the same time.
     """
-    # Dask's own chatter (cluster start, worker restarts) must not reach the user's terminal.
+    # Dask's own chatter (cluster start, worker restarts, a second cluster's port) must not reach the terminal.
     for name in _DASK_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore", message="Port .* is already in use")
+    # Workers inherit $BENCH_SCRATCH_DIR (made here, before they start) and keep their own files under it, so
+    # that Ctrl-C or the end of the command removes every temporary folder.
     with dask.config.set({"distributed.worker.daemon": False, "distributed.admin.tick.limit": "1h",
-                          "distributed.logging.distributed": "error"}):
+                          "distributed.logging.distributed": "error", "temporary-directory": str(scratch_dir())}):
         if scheduler:
             try:
                 client = Client(scheduler, timeout=SCHEDULER_CONNECT_TIMEOUT)

@@ -133,7 +133,11 @@ def run_job_in_child(job: Job, *, timeout: float | None = None, memory_limit: fl
         Where the task files and ``stderr.log`` go; a temporary folder (removed afterwards) by default.
     """
     record = new_record(job, "native", timeout, memory_limit)
-    tmp_ctx = tempfile.TemporaryDirectory(prefix=f"bench-{job.method.name}-") if workdir is None else None
+    from bench.interrupt import scratch_dir
+
+    # under the bench process's scratch folder, which an interrupt (or the end of the process) removes whole
+    tmp_ctx = tempfile.TemporaryDirectory(prefix=f"bench-{job.method.name}-", dir=scratch_dir()) \
+        if workdir is None else None
     task_dir = Path(tmp_ctx.name if tmp_ctx else workdir)
     task_dir.mkdir(parents=True, exist_ok=True)
     try:

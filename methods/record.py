@@ -23,7 +23,8 @@ _LEGACY_NAMES = {"wall_s": "runtime_s", "cpu_s": "cpu_time_s", "peak_rss_mb": "p
 
 #: Record fields that are also leaderboard columns (same names, same meaning).
 LEADERBOARD_FIELDS = ("status", "error", "stderr_tail", "runtime_s", "cpu_time_s", "peak_memory_mb", "parameters",
-                      "preset", "input_transform", "n_edges_predicted", "executor", "image", "image_id")
+                      "preset", "input_transform", "n_edges_predicted", "executor", "image", "image_id",
+                      "warnings", "implementation")
 
 
 def _now() -> str:
@@ -60,6 +61,8 @@ class RunRecord:
     used_tfs: bool = False
     timeout_s: float | None = None
     memory_limit_mb: float | None = None
+    warnings: str | None = None  # what methods.output dropped from the edges (self-loops, duplicates)
+    implementation: dict[str, Any] | None = None  # where the method came from (methods.base.implementation)
     started_at: str = field(default_factory=_now)
     host: str = field(default_factory=platform.node)
     details: dict[str, Any] = field(default_factory=dict)

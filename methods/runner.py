@@ -23,11 +23,14 @@ from bench import io as bio
 from bench.edges import empty_edges, write_edges
 from bench.errors import BenchError
 from bench.settings import settings
-from methods.base import Method
+from bench import interrupt
+from bench.safeid import inside
+from methods.base import Method, implementation
 from methods.beeline import ALGORITHMS, check_docker_available, run_docker
 from methods.dispatch import dask_client
 from methods.isolation import new_record, run_job_in_child
 from methods.jobs import Job, make_jobs
+from methods.output import check_run_output
 from methods.record import MethodRun
 
 EXECUTORS = ("native", "docker")
@@ -109,7 +112,11 @@ def run_jobs(jobs: Sequence[Job], how: Execution = Execution(), *, scheduler: st
             try:
                 run = fut.result()
             except Exception as exc:  # a lost worker and the like: still only this job fails
+                interrupt.check()  # ... unless it was lost to Ctrl-C: that is no failure of the method
                 run = _lost(job, how, exc)
+            interrupt.check()  # after Ctrl-C a result may come from a killed method: record nothing
+            run = check_run_output(run, job.adata.var_names)  # every recorded result passes here
+            run.record.implementation = implementation(job.method)  # the registry lives in this process
             runs[futures[fut]] = run
             if on_result is not None:
                 on_result(job, run)
@@ -170,7 +177,8 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
 
 def save_run(run: MethodRun, out_dir: str | os.PathLike) -> Path:
     """Write ``<out_dir>/<method>/edges.parquet`` (when ok) and ``record.json``; returns the method's folder."""
-    d = Path(out_dir) / run.method
+    interrupt.check()  # nothing is recorded after Ctrl-C: a re-run redoes what was running
+    d = inside(out_dir, run.method)  # a method name never writes outside out_dir
     if run.ok:
         write_edges(d / "edges.parquet", run.edges)
     bio.write_json(d / "record.json", run.record.as_dict())

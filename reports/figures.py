@@ -30,11 +30,22 @@ def _plt():
     return plt
 
 
-def _layout(fig) -> None:
+#: the random predictor's line (and every other baseline line); no method is ever drawn in this colour
+RANDOM_COLOR = "#222222"
+LEGEND_WIDTH = 1.7  # inches to the right of the panels, so that the legend never covers data
+
+
+def _layout(fig, legend: bool = False) -> None:
     # Fixed margins instead of tight_layout / bbox_inches="tight": those measure every tick label and took
     # about 60 % of the report's build time.
     w, h = fig.get_size_inches()
-    fig.subplots_adjust(left=0.75 / w, right=1 - 0.15 / w, bottom=0.6 / h, top=1 - 0.4 / h, wspace=0.15)
+    right = 0.15 + (LEGEND_WIDTH if legend else 0.0)
+    fig.subplots_adjust(left=0.75 / w, right=1 - right / w, bottom=0.6 / h, top=1 - 0.4 / h, wspace=0.15)
+
+
+def _legend_outside(ax) -> None:
+    """The legend to the right of the last panel (the figure was widened for it by the caller)."""
+    ax.legend(fontsize=7, frameon=False, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
 
 
 def label(text) -> str:
@@ -55,7 +66,9 @@ def method_colors(methods) -> dict:
     import seaborn as sns
 
     methods = sorted({str(m) for m in methods})
-    palette = sns.color_palette("tab10" if len(methods) <= 10 else "husl", max(len(methods), 1))
+    # tab10 without its grey (kept for baselines); more methods get evenly spaced, saturated hues
+    tab = [c for i, c in enumerate(sns.color_palette("tab10", 10)) if i != 7]
+    palette = tab if len(methods) <= len(tab) else sns.color_palette("husl", len(methods))
     return {m: palette[i] for i, m in enumerate(methods)}
 
 
@@ -71,31 +84,31 @@ def curve_figure(curves: pd.DataFrame, curve: str, colors: dict) -> str | None:
         return None
     plt = _plt()
     gts = _ordered(df["ground_truth"], GT_ORDER)
-    fig, axes = plt.subplots(1, len(gts), figsize=(5.2 * len(gts), 3.8), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(1, len(gts), figsize=(5.2 * len(gts) + LEGEND_WIDTH, 3.8), sharey=True, squeeze=False)
     for ax, gt in zip(axes[0], gts):
         sub = df[df["ground_truth"] == gt]
         for method, g in sub.groupby("method", sort=True):
             g = g.sort_values("x")
             if curve == "pr":
-                # Straight segments, not steps: the last segment of a curve is often one block of tied (zero)
-                # scores, whose expected precision falls linearly; a step would draw it as a box.
+                # The expected curve: tied scores (e.g. a block of zeros) are interpolated over random orders
+                # by the scoring code, so a constant predictor is a flat line at the random level.
                 ax.plot(g["x"], g["y"], color=colors.get(method), lw=1.4, label=label(method))
             else:
                 ax.plot(g["x"], g["y"], marker="o", ms=3, color=colors.get(method), lw=1.4, label=label(method))
         base = sub.groupby("x")["baseline"].mean().sort_index()
         if curve == "pr":
-            ax.axhline(float(base.mean()), ls="--", color="grey", lw=1, label="random (density)")
+            ax.axhline(float(base.mean()), ls="--", color=RANDOM_COLOR, lw=1, label="random (density)")
             ax.set_xlabel("recall")
             ax.set_ylabel("precision")
             ax.set_xlim(0, 1)
         else:
-            ax.plot(base.index, base.to_numpy(), ls="--", color="grey", lw=1, label="random (t/T per gene)")
+            ax.plot(base.index, base.to_numpy(), ls="--", color=RANDOM_COLOR, lw=1, label="random (t/T per gene)")
             ax.set_xlabel("k (top-k regulators per target gene)")
             ax.set_ylabel("precision@k")
         ax.set_ylim(0, 1.02)
         ax.set_title(label(GT_TITLE.get(gt, gt)))
-    axes[0][-1].legend(fontsize=7, frameon=False, loc="upper right")
-    _layout(fig)
+    _legend_outside(axes[0][-1])
+    _layout(fig, legend=True)
     return to_data_uri(fig)
 
 
@@ -108,8 +121,8 @@ def auprc_bars(lb: pd.DataFrame, colors: dict, metric: str = "auprc_ratio") -> s
     gts = _ordered(df["ground_truth"], GT_ORDER)
     sims = _ordered(df["simulator"], SIM_ORDER)
     methods = sorted(df["method"].unique())
-    fig, axes = plt.subplots(1, len(gts), figsize=(max(4.5, 1.1 * len(sims) * len(methods) ** 0.5 + 3) * len(gts) / 1.3,
-                                                   3.6), sharey=True, squeeze=False)
+    width = max(4.5, 1.1 * len(sims) * len(methods) ** 0.5 + 3) * len(gts) / 1.3 + LEGEND_WIDTH
+    fig, axes = plt.subplots(1, len(gts), figsize=(width, 3.6), sharey=True, squeeze=False)
     width = 0.8 / max(len(methods), 1)
     for ax, gt in zip(axes[0], gts):
         sub = df[df["ground_truth"] == gt]
@@ -118,12 +131,12 @@ def auprc_bars(lb: pd.DataFrame, colors: dict, metric: str = "auprc_ratio") -> s
             ax.bar(np.arange(len(sims)) + (j - (len(methods) - 1) / 2) * width, vals, width,
                    color=colors.get(m), label=label(m))
         if metric == "auprc_ratio":
-            ax.axhline(1.0, ls="--", color="grey", lw=1, label="random")
+            ax.axhline(1.0, ls="--", color=RANDOM_COLOR, lw=1, label="random")
         ax.set_xticks(np.arange(len(sims)), [label(s) for s in sims])
         ax.set_title(label(GT_TITLE.get(gt, gt)))
         ax.set_ylabel({"auprc_ratio": "AUPRC / random", "auprc": "AUPRC"}.get(metric, metric))
-    axes[0][-1].legend(fontsize=7, frameon=False)
-    _layout(fig)
+    _legend_outside(axes[0][-1])
+    _layout(fig, legend=True)
     return to_data_uri(fig)
 
 

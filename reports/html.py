@@ -46,8 +46,13 @@ LEADERBOARD_VIEW = [
     ("runtime_s", "time (s)", "f", None, "wall-clock inference time"),
     ("cpu_time_s", "CPU (s)", "f", None, None),
     ("peak_memory_mb", "peak MB", "f", None, "peak resident memory"),
+    ("preset", "preset", None, None, "the method's preset (parameters recorded in the leaderboard file)"),
+    ("warnings", "warnings", None, None, "what was dropped from the method's output (self-loops, duplicates)"),
     ("seed", "seed", "i", None, None),
 ]
+#: columns hidden until the reader asks for all of them, so that the table fits the page
+SECONDARY_COLUMNS = {"dataset", "universe", "auprc_groundgan", "auprc_beeline", "precision_at_k_random", "k",
+                     "n_true", "n_universe", "cpu_time_s", "peak_memory_mb", "seed", "warnings"}
 
 
 def _env():
@@ -101,11 +106,13 @@ def cell(value, kind: str | None = None, href: str | None = None, cls: str | Non
 
 
 def make_table(columns: list[tuple], rows: list[list[dict]], *, id: str | None = None,
-               sortable: bool = True) -> dict:
-    """``columns`` = [(header, first_sort_dir_or_None, tooltip_or_None)]."""
-    cols = [{"name": c[0], "first": c[1] if len(c) > 1 else None, "help": c[2] if len(c) > 2 else None}
-            for c in columns]
-    return {"id": id, "columns": cols, "rows": rows, "sortable": sortable}
+               sortable: bool = True, secondary: set[int] | None = None) -> dict:
+    """``columns`` = [(header, first_sort_dir_or_None, tooltip_or_None)]; ``secondary`` = indices of the
+    columns hidden until "show all columns" is ticked."""
+    secondary = secondary or set()
+    cols = [{"name": c[0], "first": c[1] if len(c) > 1 else None, "help": c[2] if len(c) > 2 else None,
+             "sec": i in secondary} for i, c in enumerate(columns)]
+    return {"id": id, "columns": cols, "rows": rows, "sortable": sortable, "secondary": bool(secondary)}
 
 
 def leaderboard_table(df: pd.DataFrame, *, id: str = "leaderboard-table", view=LEADERBOARD_VIEW,
@@ -121,7 +128,8 @@ def leaderboard_table(df: pd.DataFrame, *, id: str = "leaderboard-table", view=L
             else:
                 row.append(cell(v, kind))
         rows.append(row)
-    return make_table([(h, first, tip) for _, h, _, first, tip in view], rows, id=id)
+    secondary = {i for i, v in enumerate(view) if v[0] in SECONDARY_COLUMNS}
+    return make_table([(h, first, tip) for _, h, _, first, tip in view], rows, id=id, secondary=secondary)
 
 
 def controls_table(df: pd.DataFrame) -> dict | None:
@@ -251,7 +259,8 @@ def _versions(manifest: dict | None, lb: pd.DataFrame | None) -> dict | None:
     return kv_table(sorted(versions.items()))
 
 
-def page_context(title: str, subtitle: str | None = None, toc: list[tuple[str, str]] | None = None) -> dict:
+def page_context(title: str, subtitle: str | None = None, toc: list[tuple[str, str]] | None = None,
+                 banner: str | None = None) -> dict:
     from markupsafe import Markup
 
     try:
@@ -260,7 +269,7 @@ def page_context(title: str, subtitle: str | None = None, toc: list[tuple[str, s
         v = version("grn-bench")
     except Exception:  # not installed (running from a checkout)
         v = "dev"
-    return {"title": title, "subtitle": subtitle, "toc": toc or [], "version": v,
+    return {"title": title, "subtitle": subtitle, "toc": toc or [], "version": v, "banner": banner,
             "generated": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "css": Markup((TEMPLATES / "style.css").read_text()),
             "js": Markup((TEMPLATES / "table.js").read_text())}
@@ -270,11 +279,17 @@ def render(template: str, context: dict) -> str:
     return _env().get_template(template).render(**context)
 
 
-def report_context(run_dir: str | os.PathLike) -> dict:
-    """Everything the report template needs (exposed for tests and custom templates)."""
+def report_context(run_dir: str | os.PathLike, public: bool = False) -> dict:
+    """Everything the report template needs (exposed for tests and custom templates).
+
+    ``public`` (a report for a published site): absolute local paths are reduced to their last part.
+    """
     rd = RunDir(run_dir)
     if not rd.path.is_dir():
         raise BenchError(f"run directory not found: {rd.path}.", "Give the folder `bench run` wrote.")
+    if not any(rd.exists(part) for part in ("manifest", "leaderboard", "config")):
+        raise BenchError(f"{rd.path} is not a run directory (no manifest.json, leaderboard.parquet or config.toml).",
+                         "Give the folder `bench run` wrote (its --out).")
     manifest = rd.read_manifest()
     lb = rd.read_leaderboard()
     curves = rd.read_curves()
@@ -282,6 +297,14 @@ def report_context(run_dir: str | os.PathLike) -> dict:
     emb = rd.read_embedding()
     ko = rd.read_knockout()
     config = rd.read_config()
+    if public:
+        from reports.public import strip_paths, strip_paths_deep
+
+        manifest, realism, config = strip_paths_deep(manifest), strip_paths_deep(realism), strip_paths(config)
+        for frame in (lb, curves, emb, ko):
+            for col in ("dataset", "error", "stderr_tail", "parameters"):
+                if frame is not None and col in frame:
+                    frame[col] = frame[col].map(strip_paths)
 
     def why(part: str, section: str) -> str:
         return f"No {FILES[part]} in this run directory: {section} omitted."
@@ -314,10 +337,11 @@ def report_context(run_dir: str | os.PathLike) -> dict:
             uri = figures.auprc_bars(g, colors)
             if uri:
                 ctx["control_figures"].append({"title": f"{ds}: AUPRC / random, universe {uni}", "uri": uri})
-        bad = lb[lb["status"] != "ok"]
+        # one entry per failed run of a method: its rows against both controls share the same error
+        bad = lb[lb["status"] != "ok"].drop_duplicates(["method", "dataset", "simulator"])
         for r in bad.to_dict("records"):
             ctx["failures"].append({
-                "title": f"{r['method']} on {r['dataset']} / {r['simulator']} / {r['ground_truth']}: {r['status']}",
+                "title": f"{r['method']} on {r['dataset']} / {r['simulator']}: {r['status']}",
                 "error": r.get("error") if not _missing(r.get("error")) else "(no error message)",
                 "stderr": r.get("stderr_tail") if not _missing(r.get("stderr_tail")) else ""})
     if curves is not None and not curves.empty:
@@ -353,11 +377,22 @@ def report_context(run_dir: str | os.PathLike) -> dict:
           ([("paper", "vs the paper")] if ctx["paper"] else []) + [("curves", "Curves"),
            ("realism", "Realism"), ("knockout", "Knockouts"), ("failures", f"Failures ({n_failed})"),
            ("metadata", "Run metadata")]
-    ctx.update(page_context("grn-bench report", " \u00b7 ".join(sub), toc))
+    preset = (manifest or {}).get("preset")
+    if preset:
+        sub.append(f"run preset {preset}")
+    ctx.update(page_context("grn-bench report", " \u00b7 ".join(sub), toc, banner=preset_banner(preset)))
     return ctx
 
 
-def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None) -> Path:
+def preset_banner(preset: str | None) -> str | None:
+    """The warning shown at the top of a page built from smoke runs."""
+    if preset == "smoke":
+        return ("smoke preset: numbers are meaningless. This run only checks that the installation works "
+                "(100 genes, a simulator trained for seconds, cheap method settings).")
+    return None
+
+
+def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = None, public: bool = False) -> Path:
     """Write the run's HTML report (default ``RUN_DIR/report.html``) atomically and return its path.
 
     Examples
@@ -367,6 +402,6 @@ def build_report(run_dir: str | os.PathLike, out: str | os.PathLike | None = Non
     """
     from bench import io as bio
 
-    html = render("report.html", report_context(run_dir))
+    html = render("report.html", report_context(run_dir, public=public))
     out = Path(out) if out is not None else RunDir(run_dir).file("report")
     return bio.write_text(out, html)

@@ -71,6 +71,8 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "package_versions": "string",   # JSON object {package: version}
     "error": "string",              # one-line reason when status != ok
     "stderr_tail": "string",        # last lines of the method's stderr
+    "warnings": "string",           # what was dropped from the method's output (self-loops, duplicate edges)
+    "implementation": "string",     # JSON: where the method came from (built-in, entry point, file) and its function
     "timestamp": "string",          # ISO 8601, UTC
 }
 LEADERBOARD_COLUMNS: list[str] = list(LEADERBOARD_DTYPES)
@@ -127,6 +129,7 @@ def make_row(*, method: str, dataset: str, simulator: str, ground_truth: str, me
         "simulator": simulator, "ground_truth": ground_truth, "status": status,
         "universe": universe if universe is not None else metrics.get("universe"),
         "parameters": _json(parameters), "package_versions": _json(package_versions),
+        "implementation": _json(row.get("implementation")),
         "stderr_tail": stderr_tail[-STDERR_TAIL_CHARS:] if stderr_tail else stderr_tail,
     })
     if row.get("timestamp") is None:

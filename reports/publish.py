@@ -30,7 +30,10 @@ from bench.errors import BenchError
 from reports import figures
 from reports import html as rh
 from reports import leaderboard as lbm
+from reports.public import board_of, strip_paths, strip_paths_deep
 from reports.rundir import RunDir
+
+PUBLIC_TEXT_COLUMNS = ("dataset", "error", "stderr_tail", "parameters", "run_id")
 
 SUMMARY_METRICS = [("auprc", "AUPRC"), ("auprc_ratio", "AUPRC ratio"), ("auroc", "AUROC"), ("epr", "EPR"),
                    ("precision_at_k", "P@k"), ("precision_at_k_random", "P@k random"), ("runtime_s", "time (s)")]
@@ -50,12 +53,16 @@ def _load(run_dirs: Iterable[str | os.PathLike]) -> tuple[pd.DataFrame, list[dic
         if lb is None:
             raise BenchError(f"{rd.path} has no leaderboard.parquet.",
                              "Give run directories written by `bench run` (or check the path).")
-        manifest = rd.read_manifest() or {}
+        manifest = strip_paths_deep(rd.read_manifest() or {})
         run_id = str(manifest.get("run_id") or rd.path.resolve().name)
         lb["run_id"] = lb["run_id"].fillna(run_id)
+        for col in PUBLIC_TEXT_COLUMNS:  # no local paths on a public site (user data sets, tracebacks)
+            if col in lb:
+                lb[col] = lb[col].map(strip_paths)
         frames.append(lb)
-        runs.append({"path": rd.path, "run_id": run_id, "manifest": manifest, "realism": rd.read_realism() or [],
-                     "datasets": sorted(set(lb["dataset"])), "n_rows": len(lb),
+        runs.append({"path": rd.path, "run_id": run_id, "manifest": manifest,
+                     "realism": strip_paths_deep(rd.read_realism() or []), "board": board_of(manifest),
+                     "preset": manifest.get("preset"), "datasets": sorted(set(lb["dataset"])), "n_rows": len(lb),
                      "n_failed": int((lb["status"] != "ok").sum())})
     if not frames:
         raise BenchError("no run directories given.", "Example: bench publish runs/a runs/b --out site")
@@ -63,19 +70,28 @@ def _load(run_dirs: Iterable[str | os.PathLike]) -> tuple[pd.DataFrame, list[dic
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
         raise BenchError(f"run id(s) given twice: {', '.join(dup)}.", "Publish each run directory once.")
-    return lbm.validate_leaderboard(pd.concat(frames, ignore_index=True)), runs
+    df = lbm.validate_leaderboard(pd.concat(frames, ignore_index=True))
+    return df, runs
+
+
+def _boards(df: pd.DataFrame, runs: list[dict]) -> pd.Series:
+    """Each row's board: runs are averaged only within the same dataset, run preset and protocol."""
+    return df["run_id"].map({r["run_id"]: r["board"] for r in runs}).fillna("unknown")
 
 
 def summary_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """Mean of each metric over runs, successful rows only, per method x dataset x simulator x truth x universe."""
+    """Mean of each metric over runs, successful rows only, per board x method x dataset x simulator x truth x
+    universe (``board`` = run preset and protocol, when the frame has that column). Positive-control rows first."""
     ok = df[df["status"] == "ok"]
-    keys = ["method", "dataset", "simulator", "ground_truth", "universe"]
+    keys = (["board"] if "board" in df else []) + ["method", "dataset", "simulator", "ground_truth", "universe"]
     if ok.empty:
         return pd.DataFrame(columns=keys + [m for m, _ in SUMMARY_METRICS] + ["n_runs"])
     agg = ok.groupby(keys, dropna=False)[[m for m, _ in SUMMARY_METRICS]].mean().reset_index()
     agg["n_runs"] = ok.groupby(keys, dropna=False)["run_id"].nunique().to_numpy()
-    return agg.sort_values(["dataset", "simulator", "ground_truth", "auprc"], ascending=[True, True, True, False],
-                           kind="mergesort").reset_index(drop=True)
+    gt_rank = agg["ground_truth"].map({g: i for i, g in enumerate(lbm.GROUND_TRUTHS)}).fillna(len(lbm.GROUND_TRUTHS))
+    order = ["dataset"] + (["board"] if "board" in agg else []) + ["simulator", "_gt", "auprc"]
+    return agg.assign(_gt=gt_rank).sort_values(order, ascending=[True] * (len(order) - 1) + [False],
+                                               kind="mergesort").drop(columns="_gt").reset_index(drop=True)
 
 
 def _summary_table(agg: pd.DataFrame, dataset_href: dict | None = None, id: str = "summary-table") -> dict:
@@ -90,7 +106,25 @@ def _summary_table(agg: pd.DataFrame, dataset_href: dict | None = None, id: str 
     return rh.make_table(cols, rows, id=id)
 
 
+def _board_tables(agg: pd.DataFrame, dataset_href: dict | None = None, id: str = "summary-table") -> list[dict]:
+    """One summary table per dataset x board (first id ``id``, then ``id-2``, ...)."""
+    out = []
+    for i, ((ds, board), g) in enumerate(agg.groupby(["dataset", "board"], sort=True)):
+        title = f"{ds} \u00b7 {board} \u00b7 {g['n_runs'].max()} run(s)"
+        out.append({"title": title, "table": _summary_table(g, dataset_href, id=id if i == 0 else f"{id}-{i + 1}")})
+    return out
+
+
+def _site_banner(runs: list[dict]) -> str | None:
+    smoke = [r["run_id"] for r in runs if r.get("preset") == "smoke"]
+    if not smoke:
+        return None
+    return (f"smoke preset: numbers are meaningless. {len(smoke)} of these {len(runs)} run(s) only check an "
+            "installation; their boards are kept apart from the others.")
+
+
 def _write_data(df: pd.DataFrame, stem: Path) -> list[dict]:
+    df = df.drop(columns=["board"], errors="ignore")
     lbm.write_leaderboard(df, stem.with_suffix(".parquet"))
     bio.write_csv(stem.with_suffix(".csv"), lbm.to_csv_frame(df))
     return [{"name": stem.name + ".parquet", "path": stem.with_suffix(".parquet")},
@@ -117,10 +151,11 @@ def publish(run_dirs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
     if include_reports:
         for r in runs:
             slug = slugify(r["run_id"])
-            rh.build_report(r["path"], out / "runs" / slug / "report.html")
+            rh.build_report(r["path"], out / "runs" / slug / "report.html", public=True)
             run_href[r["run_id"]] = f"runs/{slug}/report.html"
 
     all_dl = _write_data(df, out / "data" / "leaderboard")
+    df = df.assign(board=_boards(df, runs))
     datasets = sorted(set(df["dataset"]))
     ds_slug = {d: slugify(d) for d in datasets}
     ds_href = {d: f"datasets/{ds_slug[d]}.html" for d in datasets}
@@ -142,8 +177,9 @@ def publish(run_dirs: Iterable[str | os.PathLike], out_dir: str | os.PathLike, *
                              ds_rows, id="datasets-table")
     ctx = rh.page_context("grn-bench leaderboard",
                           "GRN inference methods scored on GRouNdGAN-simulated data with a known imposed network",
-                          [("datasets", "Datasets"), ("summary", "Leaderboard"), ("downloads", "Downloads")])
-    ctx.update({"datasets": ds_table, "summary": _summary_table(agg, ds_href) if len(agg) else None,
+                          [("datasets", "Datasets"), ("summary", "Leaderboard"), ("downloads", "Downloads")],
+                          banner=_site_banner(runs))
+    ctx.update({"datasets": ds_table, "boards": _board_tables(agg, ds_href) if len(agg) else [],
                 "downloads": [{"name": d["name"], "href": d["path"].relative_to(out).as_posix()} for d in all_dl],
                 "n_runs": len(runs), "n_rows": len(df), "schema_version": lbm.LEADERBOARD_SCHEMA_VERSION})
     return bio.write_text(out / "index.html", rh.render("site_index.html", ctx))
@@ -153,7 +189,8 @@ def _dataset_page(out: Path, dataset: str, slug: str, rows: pd.DataFrame, agg: p
                   run_href: dict[str, str]) -> Path:
     dl = _write_data(rows, out / "data" / slug)
     colors = figures.method_colors(rows["method"].unique())
-    bars = figures.auprc_bars(agg.assign(status="ok"), colors) if len(agg) else None
+    bars = [{"title": board, "uri": figures.auprc_bars(g.assign(status="ok"), colors)}
+            for board, g in agg.groupby("board", sort=True)] if len(agg) else []
     realism = []
     for r in runs:
         for e in r["realism"]:
@@ -167,15 +204,17 @@ def _dataset_page(out: Path, dataset: str, slug: str, rows: pd.DataFrame, agg: p
         m = r["manifest"]
         href = f"../{run_href[r['run_id']]}" if r["run_id"] in run_href else None
         run_rows.append([rh.cell(r["run_id"], href=href), rh.cell(m.get("created") or m.get("started")),
-                         rh.cell(m.get("preset")), rh.cell(m.get("seed")), rh.cell(r["n_rows"], "i"),
-                         rh.cell(r["n_failed"], "i")])
-    runs_table = rh.make_table([("run",), ("created",), ("preset",), ("seed",), ("rows", "desc"),
+                         rh.cell(m.get("preset")), rh.cell(r["board"]), rh.cell(m.get("seed")),
+                         rh.cell(r["n_rows"], "i"), rh.cell(r["n_failed"], "i")])
+    runs_table = rh.make_table([("run",), ("created",), ("preset",), ("board",), ("seed",), ("rows", "desc"),
                                 ("failed", "desc")], run_rows, id="runs-table")
-    full = rh.leaderboard_table(lbm.sort_for_display(rows), id="rows-table",
+    full = rh.leaderboard_table(lbm.sort_for_display(rows.drop(columns=["board"], errors="ignore")), id="rows-table",
                                 extra=[("run_id", "run", None, None, None)])
+    page_runs = [r for r in runs if dataset in r["datasets"]]
     ctx = rh.page_context(f"Dataset: {dataset}", f"{rows['run_id'].nunique()} run(s), {len(rows)} rows",
-                          [("summary", "Summary"), ("realism", "Realism"), ("rows", "All rows"), ("runs", "Runs")])
-    ctx.update({"summary": _summary_table(agg) if len(agg) else None, "bars": bars, "realism": realism,
+                          [("summary", "Summary"), ("realism", "Realism"), ("rows", "All rows"), ("runs", "Runs")],
+                          banner=_site_banner(page_runs))
+    ctx.update({"boards": _board_tables(agg) if len(agg) else [], "bars": bars, "realism": realism,
                 "rows": full, "runs": runs_table,
                 "downloads": [{"name": d["name"], "href": "../" + d["path"].relative_to(out).as_posix()}
                               for d in dl]})

@@ -48,7 +48,7 @@ def test_knockout_command_errors(run_dir, tmp_path, capsys):
 def test_simulate_command_on_bonemarrow(data_dir, tmp_path):
     from datasets import dataset_tfs, prepare_dataset
 
-    adata = prepare_dataset("bonemarrow")
+    adata = prepare_dataset("bonemarrow", n_genes=100)  # the genes `bench simulate --preset smoke` uses (bench run's)
     tfs = dataset_tfs(adata)[:3]
     targets = [g for g in adata.var_names if g not in set(dataset_tfs(adata))][:12]
     grn = tmp_path / "grn.csv"

@@ -66,6 +66,9 @@ def register(app: typer.Typer) -> None:
         hvg_on: str = typer.Option("all", "--hvg-on", help="choose HVGs on 'all' cells (paper) or 'train' only"),
         tfs: Optional[str] = typer.Option(None, "--tfs", help="mouse, human or a TF list file"),
         out: Optional[Path] = typer.Option(None, "--out", help="also write the prepared h5ad here"),
+        layer: Optional[str] = typer.Option(None, "--layer", help="AnnData layer holding raw counts (default: X)"),
+        make_unique: bool = typer.Option(False, "--make-unique", help="rename duplicate gene/cell names instead "
+                                         "of refusing the data"),
     ) -> None:
         """Preprocess a dataset as the paper (filter, top HVGs, library size 20,000, no log) and split it.
 
@@ -80,7 +83,7 @@ def register(app: typer.Typer) -> None:
 
         adata = prepare_dataset(name, n_genes=n_genes, seed=seed, n_test=n_test, n_validation=n_validation,
                                 min_genes=min_genes, min_cells=min_cells, library_size=library_size,
-                                hvg_on=hvg_on, tfs=tfs)
+                                hvg_on=hvg_on, tfs=tfs, layer=layer, make_unique=make_unique)
         counts = adata.obs["split"].value_counts()
         tfset = set(adata.uns["tfs"])
         typer.echo(f"{name}: {adata.n_obs} cells x {adata.n_vars} genes, {len(tfset)} TFs among them")

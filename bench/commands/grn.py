@@ -7,6 +7,8 @@ from typing import Optional
 
 import typer
 
+from bench.config import PRESETS as RUN_PRESETS
+
 
 def register(app: typer.Typer) -> None:
     grn = typer.Typer(help="GRN preparation: GRNBoost2 reference GRN, positive/negative control and random GRNs.",
@@ -20,12 +22,17 @@ def register(app: typer.Typer) -> None:
                                      help="top | pos-control (ranks 1,3,5..) | neg-control (2,4,6..) | random"),
         k: int = typer.Option(10, "--k", help="TF ranks per gene considered (paper: 10)"),
         seed: int = typer.Option(0, "--seed", help="seed of the split, GRNBoost2 and the random strategy"),
-        n_genes: Optional[int] = typer.Option(None, "--n-genes", help="highly variable genes to keep"),
+        n_genes: int = typer.Option(RUN_PRESETS["default"]["n_genes"], "--n-genes",
+                                    help="highly variable genes to keep (default: as `bench run`'s default preset; "
+                                         "the paper and --preset paper use 1000)"),
         tfs: Optional[str] = typer.Option(None, "--tfs", help="mouse, human or a TF list file"),
         out: Optional[Path] = typer.Option(None, "--out", help="output .parquet/.csv/.tsv "
                                            "(default grn_<dataset>_<strategy>_k<k>.parquet)"),
     ) -> None:
         """Run GRNBoost2 on the training split (cached) and derive a GRN by a strategy.
+
+        The data are prepared as by `bench run`'s default preset (300 highly variable genes; --n-genes 1000 for
+        the paper's setting), so with the same --seed and --k this is the GRN that `bench run` imposes.
 
         Examples:
 
@@ -35,6 +42,10 @@ def register(app: typer.Typer) -> None:
         """
         import time
 
+        from bench.validate import check_choice, check_int
+
+        check_choice(strategy, "--strategy", ("top", "pos-control", "neg-control", "random"))
+        check_int(k, "--k", minimum=1)
         from bench.edges import write_edges
         from datasets import dataset_tfs, get_split, prepare_dataset
         from datasets.networks import build_grn, grn_summary, reference_grn

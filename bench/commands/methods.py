@@ -9,8 +9,12 @@ from typing import Optional
 
 import typer
 
+from bench.config import RunConfig
 from bench.errors import BenchError
 
+# bench infer limits each method as bench run does
+_DEFAULT_TIMEOUT = RunConfig.method_timeout
+_DEFAULT_MEMORY = f"{RunConfig.method_memory_gb:g}G"
 _METHOD_FILE_HELP = "a Python file defining METHOD or METHODS (registered before anything else); repeatable"
 
 
@@ -42,17 +46,21 @@ def _parse_images(items: Optional[list[str]]) -> dict[str, str]:
 
 
 def _read_tfs(value: Optional[str], adata) -> Optional[list[str]]:
+    from datasets.tfs import check_tf_overlap, load_tfs
+
     if value is None:
         return None
     if value == "dataset":
         tfs = adata.uns.get("tfs")
         if tfs is None or len(tfs) == 0:
             raise BenchError("--tfs dataset: the dataset has no uns['tfs'].", "Give a TF list file instead.")
-        return [str(t) for t in tfs]
-    path = Path(value)
-    if not path.exists():
-        raise BenchError(f"TF list not found: {path}.", "Give a file with one TF per line, or --tfs dataset.")
-    return [ln.strip() for ln in path.read_text().splitlines() if ln.strip() and not ln.startswith("#")]
+        tfs = [str(t) for t in tfs]
+    else:
+        path = Path(value)
+        if not path.is_file():
+            raise BenchError(f"TF list not found: {path}.", "Give a file with one TF per line, or --tfs dataset.")
+        tfs = load_tfs(path)  # refuses empty and binary files
+    return check_tf_overlap(tfs, adata.var_names, source="the dataset", what="--tfs list")
 
 
 def register(app: typer.Typer) -> None:
@@ -118,11 +126,15 @@ def register(app: typer.Typer) -> None:
         method_file: Optional[list[Path]] = typer.Option(None, "--method-file", help=_METHOD_FILE_HELP),
         preset: str = typer.Option("test", "--preset", help="preset to use when the method has it"),
         seed: int = typer.Option(0, "--seed", help="seed of the tiny dataset and of the method"),
+        timeout: float = typer.Option(300.0, "--timeout", help="seconds per method before its checks are killed"),
+        in_process: bool = typer.Option(False, "--in-process", hidden=True,
+                                        help="run the checks in this process (what the isolated child does)"),
     ) -> None:
         """Run the contract checks on a tiny synthetic dataset (100 cells x 15 genes).
 
         Checks: valid ranked edge table, only the data's genes, no self-loops, same output for the same seed,
-        TF list respected (if the method accepts one), survives a constant gene. Exit code 1 if a check fails.
+        TF list respected (if the method accepts one), survives a constant gene. Each method is checked in its
+        own process, killed after --timeout seconds. Exit code 1 if a check fails or a method times out.
 
         Examples:
 
@@ -133,17 +145,28 @@ def register(app: typer.Typer) -> None:
           bench methods test mymethod --method-file my_method.py
         """
         from methods.base import all_methods, get_method
-        from methods.contract import check_method, format_results, make_tiny_dataset
 
+        from bench.validate import check_number
+
+        check_number(timeout, "--timeout", fix="Give seconds per method, e.g. 300.")
         _load_files(method_file)
         targets = list(all_methods().values()) if name.lower() == "all" else [get_method(name)]
-        adata = make_tiny_dataset(seed=seed)
-        failed = 0
-        for m in targets:
-            results = check_method(m, adata, seed=seed, preset=preset)
-            typer.echo(format_results(m.label, results))
-            failed += sum(r.failed for r in results)
-        if failed:
+        if in_process:
+            from methods.contract import check_method, format_results, make_tiny_dataset
+
+            failed = 0
+            for m in targets:
+                results = check_method(m, make_tiny_dataset(seed=seed), seed=seed, preset=preset)
+                typer.echo(format_results(m.label, results))
+                failed += sum(not r.passed for r in results)
+            if failed:
+                raise typer.Exit(1)
+            return
+        from methods.contract import run_checks_isolated
+
+        codes = [run_checks_isolated(m.name, method_files=method_file or [], preset=preset, seed=seed,
+                                     timeout=timeout) for m in targets]
+        if any(codes):
             raise typer.Exit(1)
 
     @app.command("infer")
@@ -159,8 +182,10 @@ def register(app: typer.Typer) -> None:
             None, "--tfs", help="TF list file, or 'dataset' for uns['tfs']; default none (the paper's setting)"),
         preset: Optional[str] = typer.Option(
             None, "--preset", help="preset for every method that has it (e.g. fast), or METHOD=PRESET,..."),
-        timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds per method before it is killed"),
-        memory_limit: Optional[str] = typer.Option(None, "--memory-limit", help="resident memory per method, e.g. 8G"),
+        timeout: float = typer.Option(_DEFAULT_TIMEOUT, "--timeout",
+                                      help="seconds per method before it is killed (as bench run; 0 = no limit)"),
+        memory_limit: str = typer.Option(_DEFAULT_MEMORY, "--memory-limit",
+                                         help="resident memory per method, e.g. 8G (as bench run; 0 = no limit)"),
         seed: int = typer.Option(0, "--seed", help="seed given to every method"),
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:8786"),
         workers: Optional[int] = typer.Option(None, "--workers", help="local Dask workers = methods at once (default 1)"),
@@ -194,13 +219,17 @@ def register(app: typer.Typer) -> None:
         from methods.base import all_methods, get_method
         from methods.execution import records_table, run_methods
 
+        from bench.validate import check_method_input, check_number
+
         _load_files(method_file)
-        if not dataset.exists():
+        check_number(timeout, "--timeout", positive=False, fix="Give seconds per method, e.g. 1800 (0 = no limit).")
+        if not dataset.is_file():
             raise BenchError(f"dataset file not found: {dataset}.", "Give an .h5ad file (cells x genes).")
         try:
             adata = anndata.read_h5ad(dataset)
         except Exception as exc:
             raise BenchError(f"cannot read {dataset}: {type(exc).__name__}: {exc}", "Give a valid .h5ad file.") from None
+        check_method_input(adata, str(dataset))
         names = list(all_methods()) if methods.strip().lower() == "all" else \
             [m.strip() for m in methods.split(",") if m.strip()]
         ms = [get_method(n) for n in names]
@@ -214,7 +243,7 @@ def register(app: typer.Typer) -> None:
         out = out or Path(f"infer-{dataset.stem}")
         images = _parse_images(image)
         runs = run_methods(adata, ms, pseudotime=pseudotime, tfs=_read_tfs(tfs, adata), seed=seed, executor=executor,
-                           timeout=timeout, memory_limit=parse_size(memory_limit), scheduler=scheduler,
+                           timeout=timeout or None, memory_limit=parse_size(memory_limit), scheduler=scheduler,
                            n_workers=workers, out_dir=out, preset=preset_arg, input_transform=input_transform,
                            executor_options={"images": images} if images else None)
         table = records_table(runs)

@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
     @app.command("run")
     def run_cmd(
         dataset: Optional[str] = typer.Option(None, "--dataset", help="bonemarrow, pbmc68k-reduced, h5ad:PATH, 10x:DIR"),
-        preset: Optional[str] = typer.Option(None, "--preset", help="default (2-core CPU, ~30 min) | paper | smoke"),
+        preset: Optional[str] = typer.Option(None, "--preset", help="default (2-core CPU, ~30 min) | paper (GPU, hours) | smoke (minutes, numbers meaningless)"),
         methods: Optional[str] = typer.Option(None, "--methods",
                                               help="comma-separated method ids (default: every registered method)"),
         sources: Optional[str] = typer.Option(None, "--sources", help="data to run methods on: groundgan,real,scgan"),
@@ -29,6 +29,9 @@ def register(app: typer.Typer) -> None:
         force: list[str] = typer.Option([], "--force", help="recompute a stage and what depends on it (repeatable): "
                                         "data, grn, groundgan, scgan, simulate, pseudotime, infer, score, report, all"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress output"),
+        layer: Optional[str] = typer.Option(None, "--layer", help="AnnData layer holding raw counts (default: X)"),
+        make_unique: Optional[bool] = typer.Option(None, "--make-unique", help="rename duplicate gene/cell names "
+                                                   "instead of refusing the data"),
     ) -> None:
         """Run the whole benchmark: prepare data, build the control GRNs, train GRouNdGAN and scGAN, simulate,
         run the inference methods on simulated and real cells, score, and write the leaderboard and report.
@@ -48,5 +51,5 @@ def register(app: typer.Typer) -> None:
 
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
-                          out=str(out) if out else None, seed=seed)
+                          out=str(out) if out else None, seed=seed, layer=layer, make_unique=make_unique)
         run_pipeline(cfg, force=force, quiet=quiet)

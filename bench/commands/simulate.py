@@ -35,11 +35,14 @@ def register(app: typer.Typer) -> None:
                                      "GRNBoost2 reference of the training split), or a GRN file"),
         k: int = typer.Option(10, "--k", help="TF ranks per gene for the GRN strategies (paper: 10; top: 15)"),
         simulator: str = typer.Option("groundgan", "--simulator", help="groundgan | scgan (no GRN)"),
-        preset: str = typer.Option("default", "--preset", help="default (CPU, ~15 min) | paper (GPU) | smoke"),
+        preset: str = typer.Option("default", "--preset", help="default (2-core CPU, ~13 min) | paper (GPU) | smoke"),
         option: Optional[List[str]] = typer.Option(None, "--set", help="override a preset option, KEY=VALUE "
                                                    "(repeatable; see simulators/groundgan/presets.py)"),
         cells: Optional[int] = typer.Option(None, "--cells", help="cells to generate (default: as many as the "
                                             "training split)"),
+        n_genes: Optional[int] = typer.Option(None, "--n-genes", help="highly variable genes to keep (default: "
+                                              "as `bench run` with the same --preset: smoke 100, default 300, "
+                                              "paper 1000)"),
         seed: int = typer.Option(0, "--seed", help="seed of the split, GRN, training and generation"),
         max_minutes: Optional[float] = typer.Option(None, "--max-minutes", help="wall-time budget of training"),
         device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
@@ -48,6 +51,10 @@ def register(app: typer.Typer) -> None:
         quiet: bool = typer.Option(False, "--quiet", help="no progress bar"),
     ) -> None:
         """Train a simulator on a dataset's training split and write simulated cells.
+
+        The data are prepared as by `bench run` with the same --preset (smoke 100, default 300, paper 1000
+        highly variable genes), so `bench simulate --preset default` simulates the genes of `bench run`'s
+        default run.
 
         The run folder holds grn.parquet, checkpoints/ (re-run the same command after an interruption to
         resume), model/ (the fitted simulator, for `bench knockout`) and simulated.h5ad.
@@ -70,10 +77,21 @@ def register(app: typer.Typer) -> None:
         from datasets import dataset_tfs, get_split, prepare_dataset
         from simulators import get_simulator
 
+        from bench.config import PRESETS as RUN_PRESETS
+        from bench.validate import check_int, check_number
+
+        check_int(k, "--k", minimum=1)
+        check_int(cells, "--cells", minimum=1, optional=True)
+        check_number(max_minutes, "--max-minutes", optional=True, fix="Give minutes of training, e.g. 10.")
         cls = get_simulator(simulator)
         over = _overrides(option)
         pre = {"preset": preset, **over} if over else preset
-        adata = prepare_dataset(dataset, seed=seed)
+        from simulators import get_preset
+
+        get_preset(pre)  # unknown presets and options fail before the data is prepared
+        # the same genes as `bench run --preset <preset>`, so a simulated folder and a run are comparable
+        n_genes = n_genes if n_genes is not None else RUN_PRESETS.get(preset, RUN_PRESETS["default"])["n_genes"]
+        adata = prepare_dataset(dataset, seed=seed, n_genes=n_genes)
         train, val = get_split(adata, "train"), get_split(adata, "validation")
         if val.n_obs == 0:
             val = None
@@ -113,7 +131,7 @@ def register(app: typer.Typer) -> None:
         run: Path = typer.Argument(..., help="folder written by `bench simulate` or `bench run`, or a saved model folder"),
         tf: List[str] = typer.Option(..., "--tf", help="TF to perturb (repeatable: all are set together)"),
         value: float = typer.Option(0.0, "--value", help="value to set, in library-normalised expression "
-                                    "(0 = knockout)"),
+                                    "(0 = knockout; finite, >= 0 unless --units controller)"),
         cells: int = typer.Option(1000, "--cells", help="matched control/perturbed cells"),
         seed: int = typer.Option(0, "--seed", help="seed of the frozen noise"),
         units: str = typer.Option("data", "--units", help="data (library-normalised) | controller (raw CC scale, "
@@ -127,16 +145,20 @@ def register(app: typer.Typer) -> None:
 
         Examples:
 
-          bench knockout runs/sim-bonemarrow-pos-control-default-s0 --tf Gata1
+          bench knockout runs/sim-bonemarrow-pos-control-default-s0 --tf Gata2
 
-          bench knockout runs/sim-bonemarrow-pos-control-default-s0 --tf Gata1 --tf Klf1 --value 50
+          bench knockout runs/sim-bonemarrow-pos-control-default-s0 --tf Gata2 --tf Klf1 --value 50
         """
         import numpy as np
 
         from bench.errors import BenchError
         from bench.io import write_h5ad, write_json
+        from bench.validate import check_choice, check_int, check_knockout_value
         from simulators import GRouNdGAN
 
+        check_choice(units, "--units", ("data", "controller"))
+        check_knockout_value(value, units)
+        check_int(cells, "--cells", minimum=2)
         # a `bench simulate` folder, a `bench run` folder (its GRouNdGAN stage), or a saved model folder
         candidates = [run / "model", run / "groundgan" / "model", run]
         model_dir = next((c for c in candidates if (c / "simulator.json").exists()), None)
@@ -152,7 +174,9 @@ def register(app: typer.Typer) -> None:
         diff = pert.X - control.X
         changed = int((np.abs(diff[:, d_idx]).max(axis=0) > 0).sum()) if d_idx else 0
         leak = float(np.abs(diff[:, o_idx]).max()) if o_idx else 0.0
-        tag = "-".join(tf)
+        from bench.safeid import slug
+
+        tag = slug("-".join(tf))  # TF names are user input: never path parts as they are
         dest = out or run / f"knockout-{tag}-{value:g}"
         write_h5ad(dest / "control.h5ad", control)
         write_h5ad(dest / "perturbed.h5ad", pert)

@@ -27,7 +27,8 @@ import time
 from pathlib import Path
 
 from bench.config import RunConfig, to_toml
-from bench.errors import BenchError
+from bench.lock import RunLock
+from bench.validate import check_inputs, validate_run
 from bench.pipeline.context import Progress, RunContext
 from bench.pipeline.stages import STAGES_TABLE, Stage
 from methods.base import get_method
@@ -80,13 +81,20 @@ def run_dir_for(cfg: RunConfig, out: str | Path | None) -> Path:
 
 def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str] | None = None,
                  quiet: bool = False) -> Path:
-    """Run (or resume) the benchmark described by ``cfg``; return the run directory."""
-    cfg = cfg.resolved()
+    """Run (or resume) the benchmark described by ``cfg``; return the run directory.
+
+    The whole config and the inputs are checked before anything is written (:mod:`bench.validate`), and the
+    run directory is locked for the run (:mod:`bench.lock`): a second run on it stops with exit code 2.
+    """
+    cfg = validate_run(cfg, force, STAGES)
     force = list(force or [])
-    unknown = sorted(set(force) - set(STAGES) - {"all"})
-    if unknown:
-        raise BenchError(f"unknown stage(s) for --force: {', '.join(unknown)}.", f"Stages: {', '.join(STAGES)}.")
     out = run_dir_for(cfg, out)
+    check_inputs(cfg)
+    with RunLock(out):
+        return _run(cfg, out, force, quiet)
+
+
+def _run(cfg: RunConfig, out: Path, force: list[str], quiet: bool) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     ctx = RunContext(cfg=cfg, out=out, force=downstream(STAGES if "all" in force else force),
                      progress=Progress(quiet), methods=[get_method(m) for m in cfg.methods])

@@ -25,6 +25,7 @@ from bench.pipeline.infer import method_preset, run_infer_stage
 from bench.pipeline.sources import load_model, run_sources, source_cells, sources_to_simulate
 from bench.scoring.run import score_run
 from datasets import dataset_tfs, get_split, prepare_dataset
+from datasets.loaders import source_fingerprint  # the content of the input file is in the data stage's key
 from datasets.networks import build_grn, grn_summary, reference_grn
 from methods.pseudotime import compute_pseudotime
 from reports.html import build_report, code_version
@@ -55,7 +56,8 @@ def jsonable(obj: Any) -> Any:
 # -- data ---------------------------------------------------------------------------------------------------
 def run_data(ctx: RunContext, d: Path) -> dict:
     cfg = ctx.cfg
-    adata = prepare_dataset(cfg.dataset, n_genes=cfg.n_genes, seed=cfg.seed)
+    adata = prepare_dataset(cfg.dataset, n_genes=cfg.n_genes, seed=cfg.seed, layer=cfg.layer,
+                            make_unique=cfg.make_unique)
     bio.write_h5ad(d / "prepared.h5ad", adata)
     counts = adata.obs["split"].value_counts()
     return {"cells": int(adata.n_obs), "genes": int(adata.n_vars), "tfs": len(dataset_tfs(adata)),
@@ -172,7 +174,8 @@ def _simulated(ctx: RunContext) -> list[dict]:
 
 
 STAGES_TABLE: list[Stage] = [
-    Stage("data", run_data, (), lambda c: (c.cfg.dataset, c.cfg.n_genes, c.cfg.seed), load=load_data),
+    Stage("data", run_data, (), lambda c: (c.cfg.dataset, c.cfg.n_genes, c.cfg.seed, source_fingerprint(c.cfg.dataset),
+                                           c.cfg.layer, c.cfg.make_unique), load=load_data),
     Stage("grn", run_grn, ("data",), lambda c: (c.cfg.k, c.cfg.seed, c.cfg.grn_params), load=load_grn),
     Stage("groundgan", run_groundgan, ("grn",),
           lambda c: (c.cfg.simulator_preset, c.cfg.simulator_overrides or {}, c.cfg.seed)),

@@ -82,8 +82,9 @@ class GRNEvaluation:
     metrics
         Scalar metrics, counts and the universe name (what :func:`score_grn` returns).
     pr_curve
-        ``recall, precision`` points of the average-precision step curve, (0, 1) first; at most
-        ``max_curve_points`` rows (evenly thinned when longer).
+        ``recall, precision`` points of the expected PR curve (tied scores interpolated as their expected value
+        over random orders, see :func:`expected_pr_curve`), recall 0 first; at most ``max_curve_points`` rows
+        (evenly thinned when longer).
     precision_at_k
         One row per k = 1..k_max: ``k, precision, precision_expected, baseline`` (random predictor),
         ``baseline_groundgan`` (k / number of candidate regulators), ``n_edges`` (pooled edges).
@@ -298,8 +299,30 @@ def evaluate_grn(pred_edges: pd.DataFrame, truth_edges: pd.DataFrame, *, univers
                                  if last["baseline"] > 0 else float("nan")),
         "precision_at_k_expected": float(last["precision_expected"]),
     })
-    pr = pd.DataFrame({"recall": np.r_[0.0, recall], "precision": np.r_[1.0, precision]})
+    pr = expected_pr_curve(tp, fp, n_pos)
     return GRNEvaluation(_ordered(metrics), _thin(pr, max_curve_points), pk)
+
+
+def expected_pr_curve(tp: np.ndarray, fp: np.ndarray, n_pos: int, points_per_block: int = 16) -> pd.DataFrame:
+    """The PR curve a reader should see when scores tie: the expected curve over random orders of each tie.
+
+    ``tp``, ``fp`` are cumulative counts at the end of each block of tied scores (best block first). Inside a
+    block of ``dtp`` true and ``dfp`` false pairs taken in random order, the expected counts grow linearly, so the
+    expected precision at a fraction ``a`` of the block is ``(tp0 + a dtp) / (tp0 + fp0 + a (dtp + dfp))``
+    (Davis & Goadrich's interpolation). The curve starts at recall 0 with the first block's precision: a
+    constant predictor is a flat line at the edge density, not a line from (0, 1).
+    """
+    tp0 = np.r_[0.0, tp[:-1]]
+    fp0 = np.r_[0.0, fp[:-1]]
+    dtp, dfp = tp - tp0, fp - fp0
+    recall, precision = [0.0], [float(dtp[0] / (dtp[0] + dfp[0]))]
+    for a0, b0, da, db in zip(tp0, fp0, dtp, dfp):
+        m = 1 if da + db <= 1 else min(points_per_block, int(da + db))
+        frac = np.arange(1, m + 1) / m
+        t, f = a0 + frac * da, b0 + frac * db
+        recall.extend((t / n_pos).tolist())
+        precision.extend((t / (t + f)).tolist())
+    return pd.DataFrame({"recall": recall, "precision": precision})
 
 
 def _ordered(metrics: dict) -> dict:
