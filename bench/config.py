@@ -84,6 +84,9 @@ class RunConfig:
             raise BenchError(f"unknown executor {c.executor!r}.", "Use native or docker.")
         if c.device not in ("auto", "cpu", "cuda"):
             raise BenchError(f"unknown device {c.device!r}.", "Use auto, cpu or cuda.")
+        from methods.params import validate_method_params  # [method_params]: declared keys, typed values
+
+        c.method_params = validate_method_params(c.method_params)
         return c
 
     def as_dict(self) -> dict[str, Any]:

@@ -165,6 +165,8 @@ def register(app: typer.Typer) -> None:
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:8786"),
         workers: Optional[int] = typer.Option(None, "--workers", help="local Dask workers = methods at once (default 1)"),
         image: Optional[list[str]] = typer.Option(None, "--image", help="docker image for a method: METHOD=IMAGE"),
+        param: Optional[list[str]] = typer.Option(
+            None, "--param", help="a method parameter, METHOD.KEY=VALUE (repeatable), e.g. leap.tie_order=beeline"),
     ) -> None:
         """Infer GRNs: run methods on a dataset, each in its own process, through Dask.
 
@@ -181,13 +183,17 @@ def register(app: typer.Typer) -> None:
           bench infer --dataset sim.h5ad --methods ppcor --executor docker --image ppcor=grnbeeline/ppcor:base
 
           bench infer --dataset sim.h5ad --methods all --scheduler tcp://10.0.0.5:8786
+
+          bench infer --dataset sim.h5ad --methods sincerities --param sincerities.cv_alignment=fraction
         """
         import anndata
 
         from methods.base import all_methods, get_method
         from methods.execution import records_table, run_methods
+        from methods.params import parse_param_overrides
 
         _load_files(method_file)
+        params = parse_param_overrides(param)
         if not dataset.exists():
             raise BenchError(f"dataset file not found: {dataset}.", "Give an .h5ad file (cells x genes).")
         try:
@@ -208,7 +214,7 @@ def register(app: typer.Typer) -> None:
         images = _parse_images(image)
         runs = run_methods(adata, ms, pseudotime=pseudotime, tfs=_read_tfs(tfs, adata), seed=seed, executor=executor,
                            timeout=timeout, memory_limit=parse_size(memory_limit), scheduler=scheduler,
-                           n_workers=workers, out_dir=out, preset=preset_arg,
+                           n_workers=workers, out_dir=out, preset=preset_arg, params=params,
                            executor_options={"images": images} if images else None)
         table = records_table(runs)
         table["preset"] = table["preset"].fillna("default")

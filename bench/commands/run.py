@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
         force: list[str] = typer.Option([], "--force", help="recompute a stage and what depends on it (repeatable): "
                                         "data, grn, groundgan, scgan, simulate, pseudotime, infer, score, report, all"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress output"),
+        param: list[str] = typer.Option([], "--param", help="a method parameter, METHOD.KEY=VALUE (repeatable); "
+                                        "over the config's [method_params]"),
     ) -> None:
         """Run the whole benchmark: prepare data, build the control GRNs, train GRouNdGAN and scGAN, simulate,
         run the inference methods on simulated and real cells, score, and write the leaderboard and report.
@@ -41,11 +43,15 @@ def register(app: typer.Typer) -> None:
           bench run --dataset bonemarrow --preset smoke --out runs/smoke
           bench run --dataset bonemarrow --methods pidc,genie3 --force infer
           bench run --config my_run.toml --seed 1
+          bench run --dataset bonemarrow --param leap.tie_order=beeline --param sincerities.cv_alignment=fraction
         """
         from bench.config import load_config
         from bench.pipeline import run_pipeline
+        from methods.params import merge_params, parse_param_overrides
 
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
                           out=str(out) if out else None, seed=seed)
+        cfg.method_params = merge_params(cfg.method_params, parse_param_overrides(param))
+        cfg.resolved()  # bad input ends here, before anything is written
         run_pipeline(cfg, force=force, quiet=quiet)
