@@ -2,7 +2,8 @@
 
 A config file is equivalent to the flags of ``bench run``: every field of :class:`RunConfig` can be set in it
 (top-level keys), and flags given on the command line override the file. The resolved config is written to the
-run directory as ``config.toml``.
+run directory as ``config.toml``. Method parameters go in ``[method_params.<method>]`` tables (or ``--param
+METHOD.KEY=VALUE``); they are checked against the method's declared parameters (:mod:`methods.params`).
 
 Presets (``--preset``):
 

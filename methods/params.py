@@ -120,7 +120,7 @@ def validate_method_params(params: Mapping[str, Mapping[str, Any]] | None) -> di
 
 
 def parse_param_overrides(items: Iterable[str] | None) -> dict[str, dict[str, Any]]:
-    """``["sincerities.cv_alignment=lambda", "leap.max_lag=0.25"]`` -> validated ``{method: {key: value}}``.
+    """``["sincerities.cv_alignment=fraction", "leap.max_lag=0.25"]`` -> validated ``{method: {key: value}}``.
 
     Each item is ``METHOD.KEY=VALUE``; a later item for the same key wins.
     """
@@ -130,7 +130,7 @@ def parse_param_overrides(items: Iterable[str] | None) -> dict[str, dict[str, An
         method, dot, key = head.strip().partition(".")
         if not sep or not dot or not method or not key.strip():
             raise BenchError(f"--param {item!r} is not METHOD.KEY=VALUE.",
-                             "Example: --param sincerities.cv_alignment=lambda")
+                             "Example: --param sincerities.cv_alignment=fraction")
         raw.setdefault(method.strip(), {})[key.strip()] = value
     return validate_method_params(raw)
 
