@@ -1,8 +1,11 @@
-"""Per-method parameters from the command line (``--param METHOD.KEY=VALUE``) and the run config.
+"""A method's parameters: defaults, then a named preset, then explicit overrides.
 
-A method declares its parameters in its metadata record: the keys of ``MethodInfo.defaults`` and of its
-presets. Overrides are checked against those keys and converted to the type of the declared value, so that a
-typo or a bad value is one clear error (exit code 2) before anything runs, not a failed method later:
+:func:`resolve_params` merges them for one run. Overrides come from the command line (``--param
+METHOD.KEY=VALUE``) and the run config (``[method_params.<method>]``), checked first by
+:func:`validate_method_params`: a method declares its parameters in its metadata record (the keys of
+``MethodInfo.defaults`` and of its presets); overrides must use those keys and are converted to the type of the
+declared value, so that a typo or a bad value is one clear error (exit code 2) before anything runs, not a
+failed method later:
 
 * a declared ``int`` takes an integer (``"100"``, or ``1e3`` written as a whole number);
 * a ``float`` takes any number; a ``bool`` takes true/false/yes/no/1/0;
@@ -20,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bench.errors import BenchError
+from methods.base import Method
 
 _TRUE = {"true", "yes", "on", "1"}
 _FALSE = {"false", "no", "off", "0"}
@@ -144,3 +148,19 @@ def merge_params(base: Mapping[str, Mapping[str, Any]] | None,
         key = lower.get(str(m).lower(), str(m))
         out.setdefault(key, {}).update(values)
     return out
+
+
+def resolve_params(method: Method, preset: str | None = None, params: dict | None = None) -> dict[str, Any]:
+    """Defaults, then the named preset, then explicit ``params``; an unknown preset is an error."""
+    if preset and preset not in method.info.presets:
+        known = ", ".join(method.info.presets) or "none"
+        raise BenchError(f"method {method.name} has no preset {preset!r}.", f"Choose one of: {known}.")
+    return method.params(preset, **(params or {}))
+
+
+def per_method(value, name: str):
+    """``value`` may be one setting for all methods or a ``{method name: setting}`` dict (case-insensitive)."""
+    if isinstance(value, dict):
+        lowered = {str(k).lower(): v for k, v in value.items()}
+        return lowered.get(name.lower())
+    return value
