@@ -32,10 +32,10 @@ glmnet, reproduced (R glmnet's gaussian ``elnet``; ``alpha = 0``):
   ``"lambda"`` (default; glmnet's default since the option exists, 2.0-18): predictions at the full path's
   lambdas, interpolated along the fold's path; ``"fraction"``: the fold's k-th solution is scored against the
   full path's k-th lambda. Which one glmnet 2.0-13 (BEELINE's image) does could not be shown: its NEWS says
-  cross-validation has let "each model use its own lambdas, then predict at original set" since 2.0-1 and
-  2.0-18 added ``alignment`` with ``"lambda"`` as the default and ``"fraction"`` as the new option "for cases
-  when weird things happen"; the one 2.0-era gaussian ``cv.elnet`` source found predicts by index. So the
-  default is glmnet's documented default, and ``"fraction"`` stays a named option. ``cvm`` is the mean squared
+  cross-validation has let "each model use its own lambdas, then predict at original set" since 2.0-1, and
+  2.0-18 added the ``alignment`` argument (default ``"lambda"``) "for cases when wierd things happen"; the
+  only older gaussian ``cv.elnet`` source found predicts by index but seems to predate 2.0-1. So the default
+  is glmnet's documented default, and ``"fraction"`` stays a named option. ``cvm`` is the mean squared
   error of the held-out points; ``lambda.min`` is the *largest* lambda with ``cvm == min(cvm)``.
 * Checked (dev only, not in the test suite) against R glmnet 4.1-6 ``cv.glmnet(..., thresh=1e-14)`` with both
   alignments on 8 x 30 data: lambda paths equal to 1e-15 (relative), ``cvm`` to 1e-9 (relative), coefficients
