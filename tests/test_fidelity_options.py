@@ -62,10 +62,10 @@ def test_cli_infer_param_round_trip(tmp_path, capsys):
     assert main(["infer", "--dataset", str(data), "--methods", "ppcor", "--out", str(out),
                  "--param", "ppcor.p_value=0.5"]) == 0
     record = json.loads((out / "PPCOR" / "record.json").read_text())
-    assert record["status"] == "ok" and record["params"]["p_value"] == 0.5
+    assert record["status"] == "ok" and record["parameters"]["p_value"] == 0.5
     assert main(["infer", "--dataset", str(data), "--methods", "ppcor", "--out", str(tmp_path / "out2")]) == 0
     default = json.loads((tmp_path / "out2" / "PPCOR" / "record.json").read_text())
-    assert default["params"]["p_value"] == 0.01
+    assert default["parameters"]["p_value"] == 0.01
     # a looser p-value cut keeps at least as many non-zero edges
     nz = lambda d: int((pd.read_parquet(d / "PPCOR" / "edges.parquet")["weight"] != 0).sum())  # noqa: E731
     assert nz(out) >= nz(tmp_path / "out2")
