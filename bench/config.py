@@ -2,7 +2,8 @@
 
 A config file is equivalent to the flags of ``bench run``: every field of :class:`RunConfig` can be set in it
 (top-level keys), and flags given on the command line override the file. The resolved config is written to the
-run directory as ``config.toml``.
+run directory as ``config.toml``. Method parameters go in ``[method_params.<method>]`` tables (or ``--param
+METHOD.KEY=VALUE``); they are checked against the method's declared parameters (:mod:`methods.params`).
 
 Presets (``--preset``):
 
@@ -88,6 +89,9 @@ class RunConfig:
             raise BenchError(f"unknown executor {c.executor!r}.", "Use native or docker.")
         if c.device not in ("auto", "cpu", "cuda"):
             raise BenchError(f"unknown device {c.device!r}.", "Use auto, cpu or cuda.")
+        from methods.params import validate_method_params  # [method_params]: declared keys, typed values
+
+        c.method_params = validate_method_params(c.method_params)
         return c
 
     def as_dict(self) -> dict[str, Any]:

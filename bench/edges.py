@@ -4,6 +4,11 @@ Every network in the project (reference GRN, control GRNs, method output) is a :
 with these columns. ``rank`` is 1 for the strongest edge; it is derived from ``weight`` (descending, ties
 broken by ``regulator`` then ``target`` so that the order is deterministic) when a file does not carry it.
 
+Weights are rounded to :data:`WEIGHT_DIGITS` (12) significant digits where edges are ranked
+(:func:`rank_edges`, which every edge table passes through, method outputs included). Scores that are equal in
+exact arithmetic but not in floating point (PPCOR's and LEAP's symmetric pairs differ by ~1e-16) then tie, as
+they do in BEELINE, whose R runners print 15 digits; ties are then ordered by regulator and target name.
+
 Readers accept the project's Parquet/CSV/TSV, BEELINE's ``refNetwork.csv`` (``Gene1,Gene2[,Type]``) and
 ``rankedEdges.csv`` (``Gene1 Gene2 EdgeWeight``, tab-separated), and GRNBoost2/GRouNdGAN-style TSV
 (``TF target importance``).
@@ -23,6 +28,9 @@ from bench import io as bio
 
 EDGE_COLUMNS = ["regulator", "target", "weight", "rank"]
 
+#: Significant digits kept of every edge weight (see the module docstring).
+WEIGHT_DIGITS = 12
+
 _ALIASES = {
     "regulator": ("regulator", "tf", "gene1", "source", "from"),
     "target": ("target", "gene2", "to"),
@@ -39,8 +47,30 @@ def make_edges(regulators: Iterable, targets: Iterable, weights: Iterable | None
     return rank_edges(df)
 
 
+def round_significant(values, digits: int = WEIGHT_DIGITS) -> np.ndarray:
+    """``values`` rounded to ``digits`` significant digits, as ``float(f"{x:.{digits}g}")`` (0, NaN, inf kept).
+
+    Vectorised: scaling by an exactly representable power of ten (10^0..10^22) and rounding gives the same
+    float as formatting except where the scaled value lands on a half (about 1 weight in 40,000 rounds the
+    other way, the same way every time); weights outside that range (below ~1e-11 or above ~1e33) are formatted.
+    """
+    w = np.array(values, dtype=float)
+    ok = np.flatnonzero(np.isfinite(w) & (w != 0))
+    if ok.size:
+        v = w[ok]
+        k = digits - 1 - np.floor(np.log10(np.abs(v))).astype(np.int64)
+        fast = np.abs(k) <= 22
+        p = 10.0 ** np.abs(k[fast])
+        v_fast = v[fast]
+        w[ok[fast]] = np.where(k[fast] >= 0, np.round(v_fast * p) / p, np.round(v_fast / p) * p)
+        w[ok[~fast]] = [float(f"{x:.{digits}g}") for x in v[~fast]]
+    return w
+
+
 def rank_edges(df: pd.DataFrame) -> pd.DataFrame:
-    """Sort by weight (descending; ties by regulator, target) and set ``rank`` = 1..n."""
+    """Round weights to :data:`WEIGHT_DIGITS` significant digits, sort them (descending; ties by regulator, then
+    target) and set ``rank`` = 1..n."""
+    df = df.assign(weight=round_significant(df["weight"].to_numpy(dtype=float)))
     df = df.sort_values(["weight", "regulator", "target"], ascending=[False, True, True], kind="mergesort")
     df = df.reset_index(drop=True)
     df["rank"] = np.arange(1, len(df) + 1, dtype=np.int64)

@@ -40,7 +40,9 @@ def reference_grn(train: ad.AnnData, tfs, *, seed: int = 0, n_jobs: int | None =
 
     The input is the library-size-normalised, non-log expression, as in the paper's code.
     """
-    X = dense(train.X, np.float32)
+    X = dense(train.X)
+    if X.dtype.kind != "f":  # keep float input's precision: GRNBoost2's targets stay in it (as arboreto)
+        X = X.astype(np.float64)
     tfs = sorted(set(map(str, tfs)) & set(map(str, train.var_names)))
     if not tfs:
         raise BenchError("no TF of the list is among the data's genes.", "Give the TF list of the data's species.")

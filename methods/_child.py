@@ -56,8 +56,8 @@ def main(task_dir: str) -> int:
         if task.get("tfs") is not None:
             kwargs["tfs"] = task["tfs"]
         edges = method.infer(adata, seed=seed, **kwargs)
-        edges = standardize(edges, source=f"output of {method.name}") if list(edges.columns) != EDGE_COLUMNS \
-            else edges
+        # always re-ranked: weights rounded to 12 significant digits, ties ordered by name (bench.edges)
+        edges = standardize(edges, source=f"output of {method.name}")
         edges[EDGE_COLUMNS].to_parquet(d / "edges.parquet", index=False)
         result["ok"] = True
     except BaseException as exc:  # noqa: BLE001 - every failure becomes a record

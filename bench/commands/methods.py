@@ -194,6 +194,8 @@ def register(app: typer.Typer) -> None:
             "log1p", "--input-transform",
             help="what methods get from X: log1p (of the library-size-normalised X, as bench run and the paper) "
                  "or none (X as given, e.g. already log-transformed)"),
+        param: Optional[list[str]] = typer.Option(
+            None, "--param", help="a method parameter, METHOD.KEY=VALUE (repeatable), e.g. leap.tie_order=beeline"),
     ) -> None:
         """Infer GRNs: run methods on a dataset, each in its own process, through Dask.
 
@@ -213,15 +215,19 @@ def register(app: typer.Typer) -> None:
           bench infer --dataset sim.h5ad --methods ppcor --executor docker --image ppcor=grnbeeline/ppcor:base
 
           bench infer --dataset sim.h5ad --methods all --scheduler tcp://10.0.0.5:8786
+
+          bench infer --dataset sim.h5ad --methods sincerities --param sincerities.cv_alignment=fraction
         """
         import anndata
 
         from methods.base import all_methods, get_method
         from methods.execution import records_table, run_methods
+        from methods.params import parse_param_overrides
 
         from bench.validate import check_method_input, check_number
 
         _load_files(method_file)
+        params = parse_param_overrides(param)
         check_number(timeout, "--timeout", positive=False, fix="Give seconds per method, e.g. 1800 (0 = no limit).")
         if not dataset.is_file():
             raise BenchError(f"dataset file not found: {dataset}.", "Give an .h5ad file (cells x genes).")
@@ -244,7 +250,7 @@ def register(app: typer.Typer) -> None:
         images = _parse_images(image)
         runs = run_methods(adata, ms, pseudotime=pseudotime, tfs=_read_tfs(tfs, adata), seed=seed, executor=executor,
                            timeout=timeout or None, memory_limit=parse_size(memory_limit), scheduler=scheduler,
-                           n_workers=workers, out_dir=out, preset=preset_arg, input_transform=input_transform,
+                           n_workers=workers, out_dir=out, preset=preset_arg, params=params, input_transform=input_transform,
                            executor_options={"images": images} if images else None)
         table = records_table(runs)
         table["preset"] = table["preset"].fillna("default")

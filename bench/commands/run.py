@@ -32,6 +32,8 @@ def register(app: typer.Typer) -> None:
         layer: Optional[str] = typer.Option(None, "--layer", help="AnnData layer holding raw counts (default: X)"),
         make_unique: Optional[bool] = typer.Option(None, "--make-unique", help="rename duplicate gene/cell names "
                                                    "instead of refusing the data"),
+        param: list[str] = typer.Option([], "--param", help="a method parameter, METHOD.KEY=VALUE (repeatable); "
+                                        "over the config's [method_params]"),
     ) -> None:
         """Run the whole benchmark: prepare data, build the control GRNs, train GRouNdGAN and scGAN, simulate,
         run the inference methods on simulated and real cells, score, and write the leaderboard and report.
@@ -45,11 +47,15 @@ def register(app: typer.Typer) -> None:
           bench run --dataset bonemarrow --preset smoke --out runs/smoke
           bench run --dataset bonemarrow --methods pidc,genie3 --force infer
           bench run --config my_run.toml --seed 1
+          bench run --dataset bonemarrow --param leap.tie_order=beeline --param sincerities.cv_alignment=fraction
         """
         from bench.config import load_config
         from bench.pipeline import run_pipeline
+        from methods.params import merge_params, parse_param_overrides
 
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
                           out=str(out) if out else None, seed=seed, layer=layer, make_unique=make_unique)
+        cfg.method_params = merge_params(cfg.method_params, parse_param_overrides(param))
+        cfg.resolved()  # bad input ends here, before anything is written
         run_pipeline(cfg, force=force, quiet=quiet)

@@ -107,7 +107,9 @@ def _write_pidc(d: Path, expr, pt, params, idx=0) -> None:
 
 
 def _write_leap(d: Path, expr, pt, params, idx=0) -> None:
-    order = pt.sort_values(kind="quicksort").index  # BEELINE: pandas sort_values default
+    from methods.pseudotime import order_cells
+
+    order = pt.index[order_cells(pt.to_numpy(), "beeline")]  # BEELINE: pandas' default sort_values()
     sub = expr[order].copy()
     sub.insert(0, "GENES", sub.index)
     sub.to_csv(d / f"ExpressionData{idx}.csv", sep=",", header=True, index=False)

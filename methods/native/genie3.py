@@ -43,7 +43,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_jobs: int | None
     ``params`` are passed to :class:`sklearn.ensemble.RandomForestRegressor` (``n_estimators``,
     ``max_features``, ...).
     """
-    return trees.genie3(dense(adata.X, np.float32), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
+    return trees.genie3(dense(adata.X, np.float64), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
                         n_jobs=n_jobs, **params)
 
 

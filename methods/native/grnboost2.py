@@ -41,7 +41,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_jobs: int | None
     ``params`` override ``learning_rate``, ``n_estimators``, ``max_features``, ``subsample`` and
     ``early_stop_window`` (0 disables early stopping).
     """
-    return trees.grnboost2(dense(adata.X, np.float32), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
+    return trees.grnboost2(dense(adata.X, np.float64), list(map(str, adata.var_names)), tfs=tfs, seed=seed,
                            n_jobs=n_jobs, **params)
 
 

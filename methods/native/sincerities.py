@@ -28,14 +28,20 @@ glmnet, reproduced (R glmnet's gaussian ``elnet``; ``alpha = 0``):
   (all-zero b) and its lambda reported as ``lambda_2^2 / lambda_3``. The path stops early (from the 5th lambda
   on) when the explained deviance gains less than 1e-5 relative or exceeds 0.999.
 * CV: every leave-one-out fold fits its *own* automatic path (cv.glmnet does not hand the full path to the
-  folds); in glmnet 2.0-13 (BEELINE's image) the fold's k-th solution is scored against the full path's k-th
-  lambda (``cv_alignment="fraction"``, the default here); glmnet >= 3.0 interpolates fold predictions at the
-  full path's lambdas instead (``"lambda"``). ``cvm`` is the mean squared error of the held-out points;
-  ``lambda.min`` is the *largest* lambda with ``cvm == min(cvm)``.
+  folds). ``cv_alignment`` says how a fold's predictions line up with the full path's lambdas:
+  ``"lambda"`` (default; glmnet's default since the option exists, 2.0-18): predictions at the full path's
+  lambdas, interpolated along the fold's path; ``"fraction"``: the fold's k-th solution is scored against the
+  full path's k-th lambda. Which one glmnet 2.0-13 (BEELINE's image) does could not be shown: its NEWS says
+  cross-validation has let "each model use its own lambdas, then predict at original set" since 2.0-1, and
+  2.0-18 added the ``alignment`` argument (default ``"lambda"``) "for cases when wierd things happen"; the
+  only older gaussian ``cv.elnet`` source found predicts by index but seems to predate 2.0-1. So the default
+  is glmnet's documented default, and ``"fraction"`` stays a named option. ``cvm`` is the mean squared
+  error of the held-out points; ``lambda.min`` is the *largest* lambda with ``cvm == min(cvm)``.
 * Checked (dev only, not in the test suite) against R glmnet 4.1-6 ``cv.glmnet(..., thresh=1e-14)`` with both
   alignments on 8 x 30 data: lambda paths equal to 1e-15 (relative), ``cvm`` to 1e-9 (relative), coefficients
-  at ``lambda.min`` to 2e-10 (absolute; largest 0.14), same ``lambda.min``. The 2.0-13 behaviour is read from
-  the 2.0-era ``cv.glmnet``/``cv.elnet`` source (fold fits at their own lambdas, predictions by index).
+  at ``lambda.min`` to 2e-10 (absolute; largest 0.14), same ``lambda.min``; and on BEELINE's example (both
+  lineages, default ``thresh``) coefficients within 1.3e-5 of R's, same ``lambda.min`` for every target, with
+  either alignment.
 
 The per-lambda problems are solved exactly (not by coordinate descent to glmnet's 1e-7 tolerance): a semismooth
 Newton method on the n-dimensional dual (n <= 8 time steps), ``b = (X~' v)_+ / lambda'``, vectorised over all
@@ -57,6 +63,7 @@ from scipy.stats import rankdata
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
 from methods.native._kernels import edges_from_matrix, per_lineage
+from methods.pseudotime import order_cells
 
 # glmnet.control() defaults
 _FDEV, _DEVMAX, _MNLAM = 1e-5, 0.999, 5
@@ -257,17 +264,16 @@ ALIGNMENTS = ("fraction", "lambda")
 
 
 def glmnet_ridge_cv(x: np.ndarray, y: np.ndarray, *, nlambda: int = 100, lambda_min_ratio: float | None = None,
-                    alignment: str = "fraction") -> dict:
+                    alignment: str = "lambda") -> dict:
     """``cv.glmnet(x, y, alpha=0, lower.limits=0, nfolds=N, grouped=FALSE)`` for every column of ``y``.
 
     Every leave-one-out fold fits its *own* automatic lambda path (glmnet's cv.glmnet does not pass the full
     path to the folds). ``alignment`` says how fold predictions line up with the full path's lambdas:
 
-    * ``"fraction"`` (glmnet 2.0-13, the version in BEELINE's SINCERITIES image): the fold's k-th solution is
-      scored against the full path's k-th lambda; a fold path that stopped early leaves NA (``cvm`` averages the
-      folds that have a value);
-    * ``"lambda"`` (glmnet >= 3.0 default): fold predictions at the full path's lambdas, linearly interpolated in
-      lambda along the fold's path (clamped at its ends), as ``predict(fit, s=lambda)``.
+    * ``"lambda"`` (default; glmnet's ``alignment="lambda"``): fold predictions at the full path's lambdas,
+      linearly interpolated in lambda along the fold's path (clamped at its ends), as ``predict(fit, s=lambda)``;
+    * ``"fraction"`` (glmnet's ``alignment="fraction"``): the fold's k-th solution is scored against the full
+      path's k-th lambda; a fold path that stopped early leaves NA (``cvm`` averages the folds that have a value).
 
     ``x``: N x p, ``y``: N x T. Returns ``{"beta": p x T at lambda.min, "lambda": list of per-target reported
     lambda paths (truncated as glmnet would), "lambda_min": (T,), "cvm": list of per-target cvm}``.
@@ -360,10 +366,11 @@ def spearman_pcor(x: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------------------------------------------
 
 def sincerities_matrix(x: np.ndarray, pseudotime: np.ndarray, *, n_bins: int = 10, sign: bool = True,
-                       nlambda: int = 100, cv_alignment: str = "fraction") -> np.ndarray:
+                       nlambda: int = 100, cv_alignment: str = "lambda") -> np.ndarray:
     """SINCERITIES' normalised signed adjacency (``adj[i, g]``: gene i -> gene g) for ``x`` (cells x genes)."""
     times = time_bins(pseudotime, n_bins)
-    d, uniq = distance_matrix(x, times)
+    order = order_cells(times, "stable")  # uploading.R sorts cells by time (R's order() is stable)
+    d, uniq = distance_matrix(x[order], times[order])
     if len(uniq) < 5:
         raise BenchError(f"SINCERITIES needs at least 5 distinct pseudotime bins; qcut gave {len(uniq)}.",
                          "Give a pseudotime with more distinct values (or more cells).")
@@ -382,7 +389,7 @@ def sincerities_matrix(x: np.ndarray, pseudotime: np.ndarray, *, n_bins: int = 1
     return adj
 
 
-def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_bins: int = 10, cv_alignment: str = "fraction",
+def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_bins: int = 10, cv_alignment: str = "lambda",
           self_loops: bool = False, **params) -> pd.DataFrame:
     """Run SINCERITIES on ``adata.X`` (cells x genes) along ``pseudotime``; see the module docstring.
 
@@ -415,7 +422,7 @@ METHOD = Method(
         directed=True,
         signed=False,
         accepts_tfs=False,
-        defaults={"n_bins": 10, "cv_alignment": "fraction", "self_loops": False},
+        defaults={"n_bins": 10, "cv_alignment": "lambda", "self_loops": False},
         license="grn-bench reimplementation (MIT); SINCERITIES R code is distributed in BEELINE (GPL-3)",
     ),
     infer,

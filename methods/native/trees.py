@@ -82,17 +82,19 @@ def _fit_target(kind: str, X_reg: np.ndarray, y: np.ndarray, params: dict, seed:
 def _fit_chunk(kind, X, reg_idx, targets, params, seed):
     out = []
     reg_idx = np.asarray(reg_idx)
+    # As arboreto: regressors in float32 (what scikit-learn's trees cast them to anyway), target in float64.
+    X_reg = X.astype(np.float32)
     for t in targets:
         keep = reg_idx != t
         cols = reg_idx[keep]
-        imp, n = _fit_target(kind, X[:, cols], X[:, t], params, seed)
+        imp, n = _fit_target(kind, X_reg[:, cols], X[:, t], params, seed)
         out.append((t, cols, imp, n))
     return out
 
 
 def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, params: dict,
            return_info: bool):
-    X = dense(X, np.float32)
+    X = dense(X, np.float64)
     genes = [str(g) for g in genes]
     if X.ndim != 2 or X.shape[1] != len(genes):
         raise BenchError(f"expression has shape {X.shape} but {len(genes)} gene names were given.",
