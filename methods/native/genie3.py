@@ -1,8 +1,9 @@
 """GENIE3 as BEELINE runs it: arboreto's random forest per target gene, every gene a candidate regulator.
 
 BEELINE calls ``arboreto.algo.genie3(expression, gene_names=...)`` with no TF list and no seed
-(``grnbeeline/arboreto:base``); the tree ensembles live in :mod:`methods.native.trees`. Here the seed is fixed
-so that a run is reproducible. The faithful setting (1000 trees per target) costs hours at 1000 genes, so
+(``grnbeeline/arboreto:base``); the tree ensembles live in :mod:`methods.native.trees`. Here each target's seed
+derives from the run seed and the target's name (``seeding="per-target"``), so that a run is reproducible whatever
+the number of workers. The faithful setting (1000 trees per target) costs hours at 1000 genes, so
 cheaper named presets exist; the preset is recorded with every result by :mod:`methods.execution`.
 """
 
