@@ -220,7 +220,7 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
     def do_grn(d: Path) -> dict:
         from bench.edges import write_edges
 
-        ref = reference_grn(train, tfs, seed=cfg.seed, **(cfg.grn_params or {}))
+        ref = reference_grn(train, tfs, seed=cfg.seed, scheduler=cfg.scheduler, **(cfg.grn_params or {}))
         write_edges(d / "reference.parquet", ref)
         info = {"reference_edges": int(len(ref))}
         for strat in ("pos-control", "neg-control"):
@@ -356,7 +356,7 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
                                 executor=cfg.executor, timeout=cfg.method_timeout,
                                 memory_limit=cfg.method_memory_gb * 2**30, scheduler=address,
                                 params=cfg.method_params.get(m.name), preset=method_preset(cfg, m),
-                                n_jobs=n_jobs)
+                                n_jobs=n_jobs, dask_tasks=bool(cfg.scheduler))
             save_runs([res], d / source, summary=False)  # methods finish concurrently: no shared runs.json
             bio.write_json(d / source / m.name / "_done.json", {"key": _hash(k_inf, source, m.name)})
             r = res.record

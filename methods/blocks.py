@@ -145,3 +145,26 @@ def map_blocks(fn: Callable[[Any, list], Any], shared: Any, items: Sequence, *, 
     if stats is not None:
         stats.update(tasks=len(parts), block_size=size, where=where, seconds=time.perf_counter() - t0)
     return results
+
+
+@contextlib.contextmanager
+def while_seceded(active: bool = True):
+    """Inside a Dask task: give the worker thread back for the duration (``distributed.secede``), then rejoin.
+
+    For a task that only waits on other tasks it submitted (a method coordinating its per-target tasks): holding
+    the thread would idle it, and with every thread held that way the cluster would deadlock.
+    """
+    if not active:
+        yield
+        return
+    from distributed import rejoin, secede
+
+    try:
+        secede()
+    except ValueError:  # not inside a Dask task
+        yield
+        return
+    try:
+        yield
+    finally:
+        rejoin()

@@ -133,7 +133,7 @@ def _tail(path: Path, n: int = STDERR_TAIL_CHARS) -> str:
         return ""
 
 
-def _child_env(n_jobs: int | None, seed: int) -> dict[str, str]:
+def _child_env(n_jobs: int | None, seed: int, scheduler: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if n_jobs:
         # Cap every thread pool at the cores this task may use, so concurrent methods do not oversubscribe.
@@ -143,6 +143,10 @@ def _child_env(n_jobs: int | None, seed: int) -> dict[str, str]:
     env["PYTHONHASHSEED"] = str(seed)
     env.setdefault("PYTHONWARNINGS", "ignore")
     env["BENCH_VERBOSITY"] = "0"
+    env["BENCH_PARENT_PID"] = str(os.getpid())
+    env.pop("BENCH_SCHEDULER", None)
+    if scheduler:  # methods that split into Dask tasks send them there (methods.blocks)
+        env["BENCH_SCHEDULER"] = scheduler
     # The child must import the same code as the parent (tests, plugins and user files included).
     env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
@@ -151,7 +155,7 @@ def _child_env(n_jobs: int | None, seed: int) -> dict[str, str]:
 def run_isolated(method: Method, adata, *, pseudotime=None, tfs=None, seed: int = 0, params: dict | None = None,
                  preset: str | None = None, timeout: float | None = None, memory_limit: float | None = None,
                  n_jobs: int | None = None, workdir: str | os.PathLike | None = None,
-                 poll_interval: float = 0.05) -> MethodRun:
+                 poll_interval: float = 0.05, scheduler: str | None = None) -> MethodRun:
     """Run one method in a fresh child process with a timeout and a memory limit.
 
     Parameters
@@ -171,6 +175,9 @@ def run_isolated(method: Method, adata, *, pseudotime=None, tfs=None, seed: int 
         Cores the method may use (thread pools and ``settings.n_jobs`` in the child).
     workdir
         Where the task files and ``stderr.log`` go; a temporary folder (removed afterwards) by default.
+    scheduler
+        A Dask scheduler the method may send its per-target tasks to (``$BENCH_SCHEDULER`` in the child); their
+        CPU time and memory are the workers', not counted in this record.
     """
     import cloudpickle
     import psutil
@@ -203,7 +210,7 @@ def run_isolated(method: Method, adata, *, pseudotime=None, tfs=None, seed: int 
             t0 = time.perf_counter()
             proc = subprocess.Popen([sys.executable, "-m", "methods._child", str(task_dir)],
                                     stdin=subprocess.DEVNULL, stdout=err, stderr=err, cwd=str(task_dir),
-                                    env=_child_env(n_jobs, seed), start_new_session=True)
+                                    env=_child_env(n_jobs, seed, scheduler), start_new_session=True)
             try:
                 peak, killed_for, status, cpu = _watch(proc, psutil.Process(proc.pid), t0, timeout, memory_limit,
                                                           poll_interval)
@@ -282,7 +289,7 @@ def _last_line(text: str) -> str:
 
 
 def _run_task(method_payload: bytes, adata, pseudotime, tfs, seed, params, preset, timeout, memory_limit, n_jobs,
-              executor, executor_options) -> tuple[str, bytes, dict]:
+              executor, executor_options, scheduler=None) -> tuple[str, bytes, dict]:
     """What a Dask worker runs for one method; edges travel back as Parquet bytes (exact and compact)."""
     import io
 
@@ -297,8 +304,14 @@ def _run_task(method_payload: bytes, adata, pseudotime, tfs, seed, params, prese
                              params=resolve_params(method, preset, params), preset=preset, timeout=timeout,
                              memory_limit=memory_limit, **(executor_options or {}))
         else:
-            run = run_isolated(method, adata, pseudotime=pseudotime, tfs=tfs, seed=seed, params=params,
-                               preset=preset, timeout=timeout, memory_limit=memory_limit, n_jobs=n_jobs)
+            from methods.blocks import while_seceded
+
+            # A method that splits into Dask tasks only coordinates them: it gives its worker thread back while it
+            # waits, so its own tasks (and other methods) can use it.
+            with while_seceded(bool(scheduler and method.info.dask_tasks)):
+                run = run_isolated(method, adata, pseudotime=pseudotime, tfs=tfs, seed=seed, params=params,
+                                   preset=preset, timeout=timeout, memory_limit=memory_limit, n_jobs=n_jobs,
+                                   scheduler=scheduler if method.info.dask_tasks else None)
     except BenchError as exc:  # e.g. no docker daemon: a failed record, the other methods go on
         run = MethodRun(method.name, empty_edges(), {"method": method.name, "executor": executor,
                                                      "status": "failed", "error": str(exc), "params": params,
@@ -387,7 +400,8 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
                 executor: str = "native", timeout: float | None = None, memory_limit: float | None = None,
                 scheduler: str | None = None, n_workers: int | None = None, out_dir: str | os.PathLike | None = None,
                 params: dict | None = None, preset: str | dict | None = None,
-                executor_options: dict | None = None, n_jobs: int | None = None) -> list[MethodRun]:
+                executor_options: dict | None = None, n_jobs: int | None = None,
+                dask_tasks: bool | None = None) -> list[MethodRun]:
     """Run several inference methods on one dataset, each in its own process, through Dask.
 
     Parameters
@@ -424,6 +438,9 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
     n_jobs
         Cores each method may use. Default: ``settings.n_jobs // n_workers`` on a local cluster, the method's
         own default on a remote scheduler.
+    dask_tasks
+        Whether methods with ``info.dask_tasks`` (GENIE3, GRNBoost2, CeSpGRN) split into tasks on the cluster
+        (default: when ``scheduler`` is given); otherwise each runs whole in its process.
 
     Returns
     -------
@@ -460,14 +477,15 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
 
     runs: list[MethodRun] = []
     with _client(scheduler, n_workers) as client:
-        [adata_f] = client.scatter([adata], broadcast=False, hash=False)
+        # On every worker: a worker that dies must not take the only copy with it (its tasks are rerun elsewhere).
+        [adata_f] = client.scatter([adata], broadcast=True, hash=False)
         futures = []
         for m in resolved:
             futures.append(client.submit(
                 _run_task, cloudpickle.dumps(m), adata_f, pt if m.info.pseudotime != "none" else None,
                 tfs if m.info.accepts_tfs else None, seed, _per_method(params, m.name),
                 _per_method(preset, m.name), timeout, memory_limit, n_jobs, executor, executor_options,
-                pure=False, key=f"bench-method-{m.name}-{os.getpid()}-{time.monotonic_ns()}"))
+                scheduler if (bool(scheduler) if dask_tasks is None else dask_tasks) else None, pure=False, key=f"bench-method-{m.name}-{os.getpid()}-{time.monotonic_ns()}"))
         for m, fut in zip(resolved, futures):
             try:
                 name, payload, record = fut.result()

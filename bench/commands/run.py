@@ -28,6 +28,10 @@ def register(app: typer.Typer) -> None:
         force: list[str] = typer.Option([], "--force", help="recompute a stage and what depends on it (repeatable): "
                                         "data, grn, groundgan, scgan, simulate, pseudotime, infer, score, report, all"),
         quiet: bool = typer.Option(False, "--quiet", help="no progress output"),
+        n_workers: Optional[int] = typer.Option(None, "--n-workers", help="method runs at a time (default: one per "
+                                                "core); with --plan, the cluster size to plan for"),
+        plan: bool = typer.Option(False, "--plan", help="compute nothing: print every stage and method run with an "
+                                  "estimated time; on a finished run directory (--out), also the measured times"),
     ) -> None:
         """Run the whole benchmark: prepare data, build the control GRNs, train GRouNdGAN and scGAN, simulate,
         run the inference methods on simulated and real cells, score, and write the leaderboard and report.
@@ -41,11 +45,20 @@ def register(app: typer.Typer) -> None:
           bench run --dataset bonemarrow --preset smoke --out runs/smoke
           bench run --dataset bonemarrow --methods pidc,genie3 --force infer
           bench run --config my_run.toml --seed 1
+          bench run --preset paper --plan --n-workers 64        # how long, before starting
+          bench run --plan --out runs/smoke                     # estimate vs actual of a finished run
         """
         from bench.config import load_config
         from bench.pipeline import run_pipeline
 
+        if plan and config is None and out is not None and (out / "config.toml").exists():
+            config = out / "config.toml"  # plan the run that is there, to compare with what it measured
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
-                          out=str(out) if out else None, seed=seed)
+                          out=str(out) if out else None, seed=seed, n_workers=n_workers)
+        if plan:
+            from bench.plan import plan_command
+
+            typer.echo(plan_command(cfg, out))
+            return
         run_pipeline(cfg, force=force, quiet=quiet)

@@ -81,6 +81,7 @@ INFO = MethodInfo(
     directed=False,
     signed=False,
     accepts_tfs=True,
+    dask_tasks=True,
     defaults=dict(DEFAULTS),
     license="unknown (CeSpGRN repository has no license file)",
     presets={

@@ -22,6 +22,7 @@ INFO = MethodInfo(
     directed=True,
     signed=False,
     accepts_tfs=True,
+    dask_tasks=True,
     defaults=dict(trees.GENIE3_DEFAULTS),
     license="BSD-3-Clause (arboreto)",
     presets={
