@@ -46,8 +46,10 @@ COSTS: dict[str, Any] = {
         # methods/native/cespgrn.py docstring (benchmarks/cespgrn_memory.py, 2230 x 1000): defaults ~25 h, fast ~0.5 h
         "cespgrn": {"*": (25 * 3600.0, 2230, 1000, 1.0, 3.0), "fast": (0.5 * 3600.0, 2230, 1000, 0.0, 3.0)},
     },
-    # Start-up of a method's child process (interpreter, imports, reading the data), per method run.
+    # Start-up of a method's child process (interpreter, imports, reading the data), per method run; CeSpGRN also
+    # imports torch and clusters the cells (smoke run: ~1.5 CPU s for most methods, ~8 for CeSpGRN at 100 genes).
     "method_start_s": 3.0,
+    "method_extra_start_s": {"cespgrn": 5.0},
     # GAN training step, by simulator preset: (stage-1 s, stage-2 s, reference genes), on the CPU.
     # paper: stage 2 measured (simulators/README.md, 9.68 s at 1000 genes); stage 1 = 5 critic iterations at batch 128
     # (~1/8 of stage 2's 1.17 s at batch 1024) + generator, ESTIMATED 0.25 s. default: 556 s for 3500 + 1900 steps at
@@ -298,7 +300,7 @@ def estimate_run(cfg, *, n_workers: int | None = None, cluster: bool | None = No
             params = resolve_params(m, preset, cfg.method_params.get(m.name))
             tfs = min(sz.tfs, genes - 1) if (cfg.give_tfs and m.info.accepts_tfs) else None
             work = method_run_s(m.name, preset, params, cells, genes, tfs, costs)
-            start = costs["method_start_s"]
+            start = costs["method_start_s"] + costs["method_extra_start_s"].get(m.name.lower(), 0.0)
             if cluster and splittable(m.name, params):
                 n_tasks = genes if m.name.lower() in TREE_METHODS else max(1, math.ceil(cells / 512))
                 per_task = work / n_tasks
@@ -334,9 +336,10 @@ def _local_gpu() -> bool:
 
 
 def actual_from_run(run_dir: str | Path) -> dict[str, Any]:
-    """Measured times of a finished (or partial) run: ``{"stages": {stage: s}, "methods": {source/method: s}}``."""
+    """Measured times of a finished (or partial) run: ``{"stages": {stage: s}, "methods": {source/method: wall s},
+    "methods_cpu": {source/method: CPU s}}`` (stages restored from cache are left out)."""
     run_dir = Path(run_dir)
-    out: dict[str, Any] = {"stages": {}, "methods": {}}
+    out: dict[str, Any] = {"stages": {}, "methods": {}, "methods_cpu": {}}
     man = run_dir / "manifest.json"
     if man.exists():
         m = json.loads(man.read_text())
@@ -345,8 +348,11 @@ def actual_from_run(run_dir: str | Path) -> dict[str, Any]:
                 out["stages"][k] = float(v.get("seconds", 0.0))
     for rec in sorted((run_dir / "infer").glob("*/*/record.json")):
         r = json.loads(rec.read_text())
+        key = f"{rec.parent.parent.name}/{rec.parent.name}"
         if r.get("wall_s") is not None:
-            out["methods"][f"{rec.parent.parent.name}/{rec.parent.name}"] = float(r["wall_s"])
+            out["methods"][key] = float(r["wall_s"])
+        if r.get("cpu_s") is not None:
+            out["methods_cpu"][key] = float(r["cpu_s"])
     return out
 
 
@@ -366,11 +372,15 @@ def format_plan(plan: Plan, actual: dict | None = None) -> str:
     """The plan as text: per stage and per method run, with the measured time and estimate/actual when given."""
     act_st = (actual or {}).get("stages", {})
     act_m = (actual or {}).get("methods", {})
+    act_c = (actual or {}).get("methods_cpu", {})
     lines = [f"run plan ({plan.mode}, {plan.n_workers} worker(s), GAN on {plan.device}):"]
+    if actual:
+        lines.append("  (actual: wall seconds as measured, so a loaded machine reads slower; cpu: the method's own CPU "
+                     "seconds, which the load does not inflate)")
     lines += [f"  note: {n}" for n in plan.notes]
     head = f"  {'stage':<11}{'run':<34}{'estimate':>11}"
     if actual:
-        head += f"{'actual':>11}{'est/act':>9}"
+        head += f"{'actual':>11}{'est/act':>9}{'cpu':>11}{'est/cpu':>9}"
     lines.append(head)
     for st, sec in plan.stages.items():
         row = f"  {st:<11}{'(stage wall time)':<34}{_fmt(sec):>11}"
@@ -383,8 +393,8 @@ def format_plan(plan: Plan, actual: dict | None = None) -> str:
                 continue
             row = f"  {'':<11}{it.name:<34}{_fmt(it.work_s):>11}"
             if actual:
-                a = act_m.get(it.name.replace(" ", ""))
-                row += f"{_fmt(a):>11}{_ratio(it.work_s, a):>9}"
+                a, c = act_m.get(it.name), act_c.get(it.name)
+                row += f"{_fmt(a):>11}{_ratio(it.work_s, a):>9}{_fmt(c):>11}{_ratio(it.work_s, c):>9}"
             lines.append(row + (f"   {it.note}" if it.note else ""))
     total = f"  {'total':<45}{_fmt(plan.total_s):>11}"
     if actual and act_st:
@@ -392,6 +402,11 @@ def format_plan(plan: Plan, actual: dict | None = None) -> str:
         total += f"{_fmt(a):>11}{_ratio(plan.total_s, a):>9}"
     lines.append(total)
     return "\n".join(lines)
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return (v[(len(v) - 1) // 2] + v[len(v) // 2]) / 2
 
 
 def _ratio(est: float | None, act: float | None) -> str:
@@ -441,4 +456,9 @@ def plan_command(cfg, run_dir: str | Path | None) -> str:
     if actual:
         r = ratios(plan, actual)
         text += "\n  estimate / actual: " + ", ".join(f"{k} {v:.2f}" for k, v in r.items())
+        est = {it.name: it.work_s for it in plan.items if it.stage == "infer"}
+        both = [k for k in actual["methods_cpu"] if k in est and actual["methods_cpu"][k] > 0]
+        if both:
+            text += (f"\n  method runs, estimate / own CPU time: median "
+                     f"{_median([est[k] / actual['methods_cpu'][k] for k in both]):.2f} over {len(both)} runs")
     return text

@@ -19,7 +19,8 @@ targets and EXTRAPOLATES (and says so):
    measured here. No GPU is lent on this machine: the GAN step time is the measured CPU step time at the paper
    configuration divided by an ASSUMED GPU speed-up (``--gpu-speedup``, printed).
 
-Runs take a few minutes; the machine is shared, so the load average is printed with the numbers.
+Runs take a few minutes on an idle 2-core machine. Per-target costs are CPU seconds measured inside each task (what a
+dedicated core takes, whatever the load); speedups are wall-clock ratios; the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -42,13 +43,23 @@ def _noop(shared, block):
     return [float(shared["X"][0, 0]) for _ in block]
 
 
+def _timed_fit(shared, block):
+    """The method's block function, plus the CPU seconds the block took (a dedicated core's time, whatever the
+    machine's load)."""
+    from methods.native.trees import _fit_block
+
+    t = time.thread_time()
+    out = _fit_block(shared, block)
+    return out, time.thread_time() - t
+
+
 def timed_tasks(fn, shared, items, n_workers: int) -> tuple[float, dict]:
     """Wall time of ``items`` as one-item Dask tasks on a fresh local cluster of ``n_workers`` processes."""
     from distributed import LocalCluster
 
     from methods.blocks import map_blocks
 
-    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster:
         map_blocks(_noop, {"X": np.zeros((1, 1))}, [0], scheduler=cluster.scheduler_address)  # warm the workers
         stats = {}
@@ -57,23 +68,24 @@ def timed_tasks(fn, shared, items, n_workers: int) -> tuple[float, dict]:
         return time.perf_counter() - t, {"stats": stats, "out": out}
 
 
-def overhead_per_task(shared, n_tasks: int) -> tuple[float, float]:
-    """(fixed cost of one call: connect + scatter + 1 task, extra seconds per task) on a 2-worker cluster."""
+def overhead_per_task(shared, n_tasks: int) -> tuple[float, float, float]:
+    """(fixed wall of one call: connect + scatter + 1 task, extra wall per task, scheduler + client CPU per task) on a
+    2-worker cluster (its scheduler runs in this process)."""
     from distributed import LocalCluster
 
     from methods.blocks import map_blocks
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster:
         addr = cluster.scheduler_address
         map_blocks(_noop, shared, [0], scheduler=addr)  # warm
         t = time.perf_counter()
         map_blocks(_noop, shared, [0], scheduler=addr, block_size=1)
         one = time.perf_counter() - t
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         map_blocks(_noop, shared, list(range(n_tasks)), scheduler=addr, block_size=1)
-        many = time.perf_counter() - t
-    return one, max(0.0, (many - one) / (n_tasks - 1))
+        many, cpu = time.perf_counter() - t, time.process_time() - c
+    return one, max(0.0, (many - one) / (n_tasks - 1)), cpu / n_tasks
 
 
 def project(n_targets: int, cost: float, overhead: float, fixed: float, workers: int) -> float:
@@ -91,18 +103,22 @@ def tree_case(name: str, kind: str, X, genes, n_sub: int, params: dict, overhead
     tgt = [int(i) for i in np.linspace(0, G - 1, n_sub).round()]
     shared = {"X": X, "reg_idx": np.arange(G), "kind": kind, "params": params}
     items = list(zip(tgt, trees.target_seeds(genes, tgt, 0, "per-target")))
-    w1, r1 = timed_tasks(trees._fit_block, shared, items, 1)
-    w2, r2 = timed_tasks(trees._fit_block, shared, items, 2)
-    same = all(np.array_equal(a[0][2], b[0][2]) for a, b in zip(r1["out"], r2["out"]))
-    cost = w1 / n_sub
-    rounds = [n for block in r1["out"] for _, _, _, n in block]
+    w1, r1 = timed_tasks(_timed_fit, shared, items, 1)
+    w2, r2 = timed_tasks(_timed_fit, shared, items, 2)
+    same = all(np.array_equal(a[0][0][2], b[0][0][2]) for a, b in zip(r1["out"], r2["out"]))
+    cpu1 = [c for _, c in r1["out"]]
+    cpu2 = [c for _, c in r2["out"]]
+    cost = float(np.mean(cpu1))  # CPU seconds per target: a dedicated core's wall time
+    rounds = [n for block, _ in r1["out"] for _, _, _, n in block]
     print(f"\n{name}: {n_sub} of {G} targets (every gene a candidate regulator), {X.shape[0]} cells, "
           f"params {params}")
-    print(f"  1 worker : {w1:7.1f} s  -> {cost:.2f} s per target (trees/rounds per target: mean "
-          f"{np.mean(rounds):.0f})")
-    print(f"  2 workers: {w2:7.1f} s  -> speedup {w1 / w2:.2f}x (goal >= 1.8x); identical importances: {same}")
+    print(f"  per target: {cost:.2f} CPU s (min {min(cpu1):.2f}, max {max(cpu1):.2f}); trees/rounds per target: "
+          f"mean {np.mean(rounds):.0f}")
+    print(f"  1 worker : {w1:7.1f} s wall, {sum(cpu1):7.1f} CPU s ({sum(cpu1) / w1:.0%} of a core)")
+    print(f"  2 workers: {w2:7.1f} s wall, {sum(cpu2):7.1f} CPU s ({sum(cpu2) / w2 / 2:.0%} of two cores) -> "
+          f"speedup {w1 / w2:.2f}x (goal >= 1.8x); identical importances: {same}")
     proj = {w: project(G, cost, overhead, fixed, w) for w in (1, 2, 16, 64)}
-    print("  projected wall for all targets (EXTRAPOLATED from the subset): "
+    print("  projected wall for all targets on dedicated cores (EXTRAPOLATED from the subset's CPU time): "
           + ", ".join(f"{w} workers {_hms(s)}" for w, s in proj.items()))
     return {"cost_per_target_s": cost, "speedup_2": w1 / w2, "projected": proj, "mean_rounds": float(np.mean(rounds))}
 
@@ -131,9 +147,9 @@ def main() -> None:
     print(f"data: {source}: {X.shape[0]} cells x {X.shape[1]} genes (log1p, as methods see it); "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")
 
-    fixed, overhead = overhead_per_task({"X": X}, args.overhead_tasks)
-    print(f"scheduling: connect + scatter + 1 task {fixed:.2f} s; overhead per extra task {overhead * 1e3:.1f} ms "
-          f"({args.overhead_tasks} no-op tasks on 2 workers)")
+    fixed, overhead, sched_cpu = overhead_per_task({"X": X}, args.overhead_tasks)
+    print(f"scheduling: connect + scatter + 1 task {fixed:.2f} s; per extra task {overhead * 1e3:.1f} ms wall, "
+          f"{sched_cpu * 1e3:.1f} ms CPU of scheduler + client ({args.overhead_tasks} no-op tasks on 2 workers)")
 
     g3 = tree_case("GENIE3", "genie3", X, genes, args.genie3_targets,
                    {"n_estimators": args.trees, "max_features": "sqrt"}, overhead, fixed)

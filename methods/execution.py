@@ -485,7 +485,8 @@ def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None
                 _run_task, cloudpickle.dumps(m), adata_f, pt if m.info.pseudotime != "none" else None,
                 tfs if m.info.accepts_tfs else None, seed, _per_method(params, m.name),
                 _per_method(preset, m.name), timeout, memory_limit, n_jobs, executor, executor_options,
-                scheduler if (bool(scheduler) if dask_tasks is None else dask_tasks) else None, pure=False, key=f"bench-method-{m.name}-{os.getpid()}-{time.monotonic_ns()}"))
+                scheduler if (bool(scheduler) if dask_tasks is None else dask_tasks) else None, pure=False,
+                key=f"bench-method-{m.name}-{os.getpid()}-{time.monotonic_ns()}"))
         for m, fut in zip(resolved, futures):
             try:
                 name, payload, record = fut.result()
