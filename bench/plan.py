@@ -28,13 +28,16 @@ from typing import Any
 #: Measured per-unit costs (seconds, one core of the 2-core development machine). Each has its provenance.
 COSTS: dict[str, Any] = {
     # One RandomForestRegressor tree (bootstrap, max_features of the regulators) per unit of
-    # cells * log2(cells) * max_features. benchmarks/scale_trees.py: GENIE3, 1000 trees, 2230 cells x 1000 genes.
-    "rf_unit_s": 3.7e-8,
+    # cells * log2(cells) * max_features. benchmarks/scale_trees.py: GENIE3, 1000 trees, 2230 cells x 1000 genes,
+    # 14.9 CPU s per target.
+    "rf_unit_s": 1.9e-8,
     # One boosting round (depth-3 tree on subsample * cells, max_features of the regulators) per unit of
-    # subsample * cells * log2(cells) * max_features. benchmarks/scale_trees.py: GRNBoost2 without a TF list.
-    "gbm_unit_s": 2.0e-8,
-    # Mean boosting rounds per target with early stopping, by learning rate (bonemarrow; benchmarks/scale_trees.py).
-    "gbm_rounds": {0.01: 900.0, 0.1: 120.0},
+    # subsample * cells * log2(cells) * max_features. benchmarks/scale_trees.py: GRNBoost2 without a TF list,
+    # 1.74 CPU s per target.
+    "gbm_unit_s": 4.8e-9,
+    # Mean boosting rounds per target until early stopping, by learning rate (bonemarrow, benchmarks/scale_trees.py;
+    # other learning rates scale as 1 / learning rate).
+    "gbm_rounds": {0.01: 163.0},
     # Other methods: (seconds at the reference size, reference cells, reference genes, cell exponent, gene
     # exponent), per method preset ("*" = any). benchmarks/methods_speed.py at 2230 x 300 (BEELINE defaults).
     "methods": {
