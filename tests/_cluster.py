@@ -21,9 +21,8 @@ def free_port() -> int:
 
 
 def data_dir() -> Path:
-    from conftest import DEFAULT_DATA
-
-    return Path(os.environ.get("BENCH_DATA_DIR") or DEFAULT_DATA)
+    """``$BENCH_DATA_DIR``, else ``../shared/data`` next to the checkout (as tests/conftest.py)."""
+    return Path(os.environ.get("BENCH_DATA_DIR") or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 def bench_env(cache: Path, n_jobs: int = 2) -> dict[str, str]:

@@ -19,9 +19,11 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    # CI (.ci/run) sets BENCH_SLOW_TESTS=1, so the README's plain test command runs them there.
+    slow = config.getoption("--slow") or os.environ.get("BENCH_SLOW_TESTS") == "1"
     for item in items:
-        if "slow" in item.keywords and not config.getoption("--slow"):
-            item.add_marker(pytest.mark.skip(reason="slow test: enable with --slow"))
+        if "slow" in item.keywords and not slow:
+            item.add_marker(pytest.mark.skip(reason="slow test: enable with --slow or BENCH_SLOW_TESTS=1"))
         if "gpu" in item.keywords and not config.getoption("--gpu"):
             item.add_marker(pytest.mark.skip(reason="GPU test: enable with --gpu"))
 

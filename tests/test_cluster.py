@@ -2,7 +2,8 @@
 
 ``bench run --preset smoke --scheduler tcp://127.0.0.1:PORT`` must give the leaderboard of the local run (runtimes
 aside), also when one worker is killed in the middle of the infer stage (Dask reruns its tasks on the other one).
-Everything started here is shut down by the fixtures' finalizers (whole process groups).
+Everything started here is shut down by the fixtures' finalizers (whole process groups). Marked ``slow`` (three smoke
+runs, ~10 min on 2 idle cores): CI runs them (``BENCH_SLOW_TESTS=1`` in ``.ci/run``), ``--slow`` runs them locally.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ def _assert_complete(run_dir: Path) -> None:
     assert len(lb) == 2 * len(cfg["sources"]) * len(cfg["methods"])
 
 
+@pytest.mark.slow
 def test_smoke_run_on_a_two_worker_cluster_matches_the_local_run(cluster, local_run, tmp_path):
     out = tmp_path / "run"
     _finish(_bench_run(out, tmp_path / "cache", "--scheduler", cluster.address))
@@ -96,6 +98,7 @@ def _task_kinds(dask_scheduler) -> list[str]:
     return sorted({str(t[0]).rsplit("-", 2)[0] for t in dask_scheduler.transition_log})
 
 
+@pytest.mark.slow
 def test_a_worker_killed_during_infer_loses_nothing(cluster, local_run, tmp_path):
     # Reuse the local run's finished data/GRN/GAN/simulate/pseudotime stages: only infer (where the worker dies),
     # score and report are recomputed, on the cluster.
