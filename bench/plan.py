@@ -289,8 +289,8 @@ def estimate_run(cfg, *, n_workers: int | None = None, cluster: bool | None = No
     items.append(Item("pseudotime", f"{len(cfg.sources)} source(s)", stages["pseudotime"]))
 
     # Inference: every (source, method).
-    from bench.pipeline import method_preset
-    from methods.execution import resolve_params
+    from bench.pipeline.infer import method_preset
+    from methods.params import resolve_params
 
     genes = sz.grn_genes or sz.genes
     sim_cells = int(cfg.n_cells or sz.train)
@@ -352,10 +352,11 @@ def actual_from_run(run_dir: str | Path) -> dict[str, Any]:
     for rec in sorted((run_dir / "infer").glob("*/*/record.json")):
         r = json.loads(rec.read_text())
         key = f"{rec.parent.parent.name}/{rec.parent.name}"
-        if r.get("wall_s") is not None:
-            out["methods"][key] = float(r["wall_s"])
-        if r.get("cpu_s") is not None:
-            out["methods_cpu"][key] = float(r["cpu_s"])
+        wall, cpu = r.get("runtime_s", r.get("wall_s")), r.get("cpu_time_s", r.get("cpu_s"))  # older records: *_s
+        if wall is not None:
+            out["methods"][key] = float(wall)
+        if cpu is not None:
+            out["methods_cpu"][key] = float(cpu)
     return out
 
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import math
 import os
 import time
@@ -27,7 +26,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
 
-SCHEDULER_CONNECT_TIMEOUT = "20s"
 #: Blocks per worker thread when the caller leaves the block size open: enough to even out uneven per-item costs
 #: (and to lose little when a worker dies), few enough that the per-task overhead (~ms) stays negligible.
 BLOCKS_PER_THREAD = 4
@@ -49,30 +47,13 @@ def blocks(items: Sequence, block_size: int) -> list[list]:
     return [list(items[i:i + block_size]) for i in range(0, len(items), block_size)]
 
 
-def quiet_dask_logs() -> None:
-    """Dask's own chatter (connections, worker restarts) must not reach the user's terminal."""
-    for name in ("distributed", "distributed.client", "distributed.core", "distributed.worker",
-                 "distributed.scheduler", "distributed.nanny", "distributed.comm"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-
-
 @contextlib.contextmanager
 def connect(scheduler: str):
-    """A client of the running scheduler at ``scheduler`` (one clear error when it cannot be reached)."""
-    from distributed import Client
+    """A quiet client of the running scheduler at ``scheduler`` (:func:`methods.dispatch.dask_client`)."""
+    from methods.dispatch import dask_client
 
-    from bench.errors import BenchError
-
-    quiet_dask_logs()
-    try:
-        client = Client(scheduler, timeout=SCHEDULER_CONNECT_TIMEOUT, set_as_default=False)
-    except OSError as exc:
-        raise BenchError(f"cannot reach the Dask scheduler at {scheduler}: {exc}",
-                         "Start it (dask scheduler) or drop --scheduler to use a local cluster.") from None
-    try:
+    with dask_client(scheduler, 1) as client:
         yield client
-    finally:
-        client.close()
 
 
 def cluster_threads(client) -> int:

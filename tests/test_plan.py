@@ -65,7 +65,7 @@ def test_plan_cli_computes_nothing_and_compares_with_a_finished_run(tmp_path):
                                                               "data": {"status": "cached", "seconds": 5.0}}}))
     rec = out / "infer" / "real" / "GENIE3" / "record.json"
     rec.parent.mkdir(parents=True)
-    rec.write_text(json.dumps({"wall_s": 7.5, "cpu_s": 6.0, "status": "ok"}))
+    rec.write_text(json.dumps({"runtime_s": 7.5, "cpu_time_s": 6.0, "status": "ok"}))
     actual = actual_from_run(out)
     assert actual == {"stages": {"grn": 10.0, "infer": 100.0}, "methods": {"real/GENIE3": 7.5},
                       "methods_cpu": {"real/GENIE3": 6.0}}
