@@ -39,13 +39,14 @@ COSTS: dict[str, Any] = {
     # other learning rates scale as 1 / learning rate).
     "gbm_rounds": {0.01: 163.0},
     # Other methods: (seconds at the reference size, reference cells, reference genes, cell exponent, gene
-    # exponent), per method preset ("*" = any). benchmarks/methods_speed.py at 2230 x 300 (BEELINE defaults).
+    # exponent), per method preset ("*" = any). benchmarks/methods_speed.py at 1960 x 300, BEELINE defaults: each
+    # run's CPU seconds minus ~1.5 s of child start-up (this session, load ~20; CPU time is not inflated by load).
     "methods": {
-        "ppcor": {"*": (2.0, 2230, 300, 1.0, 2.0)},
-        "pidc": {"*": (20.0, 2230, 300, 1.0, 3.0)},
-        "leap": {"*": (80.0, 2230, 300, 2.0, 2.0)},
-        "scode": {"*": (30.0, 2230, 300, 1.0, 1.0), "fast": (3.3, 2230, 300, 1.0, 1.0)},
-        "sincerities": {"*": (10.0, 2230, 300, 1.0, 2.0)},
+        "ppcor": {"*": (0.7, 1960, 300, 1.0, 2.0)},
+        "pidc": {"*": (1.0, 1960, 300, 1.0, 3.0)},
+        "leap": {"*": (4.4, 1960, 300, 2.0, 2.0)},
+        "scode": {"*": (6.2, 1960, 300, 1.0, 1.0), "fast": (0.2, 1960, 300, 1.0, 1.0)},
+        "sincerities": {"*": (4.0, 1960, 300, 1.0, 2.0)},
         # methods/native/cespgrn.py docstring (benchmarks/cespgrn_memory.py, 2230 x 1000): defaults ~25 h, fast ~0.5 h
         "cespgrn": {"*": (25 * 3600.0, 2230, 1000, 1.0, 3.0), "fast": (0.5 * 3600.0, 2230, 1000, 0.0, 3.0)},
     },
@@ -428,9 +429,6 @@ def ratios(plan: Plan, actual: dict) -> dict[str, float]:
     return out
 
 
-__all__ = ["COSTS", "Plan", "Sizes", "actual_from_run", "estimate_run", "format_plan", "ratios", "sizes_for"]
-
-
 def cluster_workers(scheduler: str) -> tuple[int, int]:
     """(worker threads, workers declaring a ``GPU`` resource) of a running cluster."""
     from methods.blocks import connect
@@ -466,3 +464,7 @@ def plan_command(cfg, run_dir: str | Path | None) -> str:
             text += (f"\n  method runs, estimate / own CPU time: median "
                      f"{_median([est[k] / actual['methods_cpu'][k] for k in both]):.2f} over {len(both)} runs")
     return text
+
+
+__all__ = ["COSTS", "Plan", "Sizes", "actual_from_run", "estimate_run", "format_plan", "plan_command", "ratios",
+           "sizes_for"]

@@ -96,7 +96,7 @@ def test_dask_clusters_of_one_and_two_workers_give_the_serial_edges(expression):
     serial_g3 = trees.genie3(X, genes, None, seed=2, n_jobs=1, n_estimators=6)
     serial_gb = trees.grnboost2(X, genes, tfs, seed=2, n_jobs=1, **params)
     for n_workers in (1, 2):
-        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=None,
+        with LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True, dashboard_address=":0",
                           silence_logs=logging.ERROR) as cluster:
             addr = cluster.scheduler_address
             stats = {}
@@ -120,7 +120,7 @@ def test_cespgrn_chunks_as_dask_tasks_give_the_serial_consensus():
     params = dict(batchsize=8, max_iters=200, memory_gb=2e-5)  # several chunks of several ADMM batches
     serial, stats = ce.cespgrn_consensus(X, seed=0, **params)
     assert stats["chunks"] > 2
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
                       silence_logs=logging.ERROR) as cluster:
         dist, dstats = ce.cespgrn_consensus(X, seed=0, scheduler=cluster.scheduler_address, **params)
     np.testing.assert_array_equal(dist, serial)

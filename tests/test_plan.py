@@ -36,10 +36,15 @@ def test_list_scheduling():
 
 
 def test_more_workers_shorten_a_cluster_plan_but_not_the_gan():
+    trees = RunConfig(preset="paper", methods=["genie3", "grnboost2"]).resolved()
+    assert estimate_run(trees, n_workers=64, cluster=True).stages["infer"] < \
+        estimate_run(trees, n_workers=2, cluster=True).stages["infer"] / 20  # 1000 tasks per method run
     cfg = RunConfig(preset="paper").resolved()
     p2 = estimate_run(cfg, n_workers=2, cluster=True, device="cpu")
     p64 = estimate_run(cfg, n_workers=64, cluster=True, device="cpu")
-    assert p64.stages["infer"] < p2.stages["infer"] / 10
+    # CeSpGRN's few chunk tasks bound the stage
+    ce = next(i for i in p64.items if i.name == "groundgan/CeSpGRN")
+    assert p64.stages["infer"] == pytest.approx(max(ce.tasks)) and p64.stages["infer"] < p2.stages["infer"] / 5
     assert p64.stages["groundgan"] == p2.stages["groundgan"]
     gpu = estimate_run(cfg, n_workers=64, cluster=True, gpu_workers=1)
     assert gpu.device == "cuda" and gpu.stages["groundgan"] < p64.stages["groundgan"]
