@@ -35,10 +35,11 @@ STRATEGIES = ("top", "pos-control", "neg-control", "random")
 
 
 def reference_grn(train: ad.AnnData, tfs, *, seed: int = 0, n_jobs: int | None = None, cache: bool = True,
-                  **params) -> pd.DataFrame:
+                  scheduler: str | None = None, **params) -> pd.DataFrame:
     """GRNBoost2 on the training cells with the TF list as candidate regulators (cached on disk).
 
-    The input is the library-size-normalised, non-log expression, as in the paper's code.
+    The input is the library-size-normalised, non-log expression, as in the paper's code. ``scheduler`` (a Dask
+    scheduler address) spreads the targets over that cluster's workers; the result does not depend on it.
     """
     X = dense(train.X)
     if X.dtype.kind != "f":  # keep float input's precision: GRNBoost2's targets stay in it (as arboreto)
@@ -48,12 +49,14 @@ def reference_grn(train: ad.AnnData, tfs, *, seed: int = 0, n_jobs: int | None =
         raise BenchError("no TF of the list is among the data's genes.", "Give the TF list of the data's species.")
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(X).tobytes())
-    h.update(json.dumps({"genes": list(map(str, train.var_names)), "tfs": tfs, "seed": seed, "params": params},
-                        sort_keys=True).encode())
+    # The resolved parameters (seeding included) key the cache, so a change of defaults never reuses old GRNs.
+    h.update(json.dumps({"genes": list(map(str, train.var_names)), "tfs": tfs, "seed": seed,
+                         "params": {**GRNBOOST2_DEFAULTS, **params}}, sort_keys=True).encode())
     path = Path(settings.cache_dir) / "grn" / f"grnboost2-{h.hexdigest()[:16]}.parquet"
     if cache and path.exists():
         return pd.read_parquet(path)
-    edges = grnboost2(X, list(map(str, train.var_names)), tfs, seed=seed, n_jobs=n_jobs, **params)
+    edges = grnboost2(X, list(map(str, train.var_names)), tfs, seed=seed, n_jobs=n_jobs, scheduler=scheduler,
+                      **params)
     if cache:
         bio.write_parquet(path, edges)
     return edges

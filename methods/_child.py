@@ -31,7 +31,25 @@ def _peak_memory() -> dict:
     return out
 
 
+def _die_with_parent() -> None:
+    """Linux: be killed when the process that started us dies (a Dask worker killed mid-task must not leave its
+    method running, orphaned, while Dask reruns the task elsewhere)."""
+    import ctypes
+    import os
+    import signal
+
+    parent = int(os.environ.get("BENCH_PARENT_PID", "0"))
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux
+        return
+    if parent and os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+
 def main(task_dir: str) -> int:
+    _die_with_parent()
     d = Path(task_dir)
     result: dict = {"ok": False, "error": None}
     try:

@@ -52,6 +52,8 @@ class MethodInfo:
     defaults: dict[str, Any] = field(default_factory=dict)
     license: str = "unknown"
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: splits its work into Dask tasks on the run's cluster when one is given (:mod:`methods.blocks`)
+    dask_tasks: bool = False
     label: str = ""
 
     def __post_init__(self) -> None:

@@ -75,7 +75,7 @@ def _tail(path: Path, n: int = STDERR_TAIL_CHARS) -> str:
         return ""
 
 
-def _child_env(n_jobs: int | None, seed: int) -> dict[str, str]:
+def _child_env(n_jobs: int | None, seed: int, scheduler: str | None = None) -> dict[str, str]:
     env = dict(os.environ)
     if n_jobs:
         # Cap every thread pool at the cores this task may use, so concurrent methods do not oversubscribe.
@@ -85,6 +85,10 @@ def _child_env(n_jobs: int | None, seed: int) -> dict[str, str]:
     env["PYTHONHASHSEED"] = str(seed)
     env.setdefault("PYTHONWARNINGS", "ignore")
     env["BENCH_VERBOSITY"] = "0"
+    env["BENCH_PARENT_PID"] = str(os.getpid())  # the child dies with this process (methods._child)
+    env.pop("BENCH_SCHEDULER", None)
+    if scheduler:  # a method that splits into Dask tasks sends them there (methods.blocks)
+        env["BENCH_SCHEDULER"] = scheduler
     # The child must import the same code as the parent (tests, plugins and user files included).
     env["PYTHONPATH"] = os.pathsep.join([p for p in sys.path if p] + [env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return env
@@ -115,7 +119,7 @@ def new_record(job: Job, executor: str, timeout: float | None, memory_limit: flo
 
 def run_job_in_child(job: Job, *, timeout: float | None = None, memory_limit: float | None = None,
                      n_jobs: int | None = None, workdir: str | os.PathLike | None = None,
-                     poll_interval: float = 0.05) -> MethodRun:
+                     poll_interval: float = 0.05, scheduler: str | None = None) -> MethodRun:
     """Run ``job`` in a fresh child process.
 
     Parameters
@@ -131,6 +135,9 @@ def run_job_in_child(job: Job, *, timeout: float | None = None, memory_limit: fl
         Cores the method may use (thread pools and ``settings.n_jobs`` in the child).
     workdir
         Where the task files and ``stderr.log`` go; a temporary folder (removed afterwards) by default.
+    scheduler
+        A Dask scheduler the method may send its per-target tasks to (``$BENCH_SCHEDULER`` in the child); their CPU
+        time and memory are the workers', not counted in this record.
     """
     record = new_record(job, "native", timeout, memory_limit)
     from bench.interrupt import scratch_dir
@@ -147,7 +154,7 @@ def run_job_in_child(job: Job, *, timeout: float | None = None, memory_limit: fl
             t0 = time.perf_counter()
             proc = subprocess.Popen([sys.executable, "-m", "methods._child", str(task_dir)],
                                     stdin=subprocess.DEVNULL, stdout=err, stderr=err, cwd=str(task_dir),
-                                    env=_child_env(n_jobs, job.seed), start_new_session=True)
+                                    env=_child_env(n_jobs, job.seed, scheduler), start_new_session=True)
             try:
                 peak, killed_for, status, cpu = _watch(proc, psutil.Process(proc.pid), t0, timeout, memory_limit,
                                                           poll_interval)

@@ -27,6 +27,7 @@ from bench import interrupt
 from bench.safeid import inside
 from methods.base import Method, implementation
 from methods.beeline import ALGORITHMS, check_docker_available, run_docker
+from methods.blocks import while_seceded
 from methods.dispatch import dask_client
 from methods.isolation import new_record, run_job_in_child
 from methods.jobs import Job, make_jobs
@@ -45,6 +46,8 @@ class Execution:
     memory_limit: float | None = None  # bytes of resident memory per method
     n_jobs: int | None = None  # cores per method
     executor_options: dict | None = None  # extra keyword arguments of methods.beeline.run_docker
+    # On a running scheduler, methods with info.dask_tasks (GENIE3, GRNBoost2, CeSpGRN) split into tasks there.
+    split_tasks: bool = True
 
     def check(self, methods: Sequence[Method]) -> None:
         """Fail fast (before a cluster starts) on an unknown executor, no docker daemon, a missing image."""
@@ -56,8 +59,12 @@ class Execution:
                                    client=opts.get("client"))
 
 
-def execute(job: Job, how: Execution) -> MethodRun:
-    """Run one job with the chosen executor (what a Dask worker runs)."""
+def execute(job: Job, how: Execution, scheduler: str | None = None) -> MethodRun:
+    """Run one job with the chosen executor (what a Dask worker runs).
+
+    ``scheduler``: the running cluster this job runs on; a method that splits into Dask tasks sends them there
+    and, while it only waits for them, gives its worker thread back (:func:`methods.blocks.while_seceded`).
+    """
     try:
         if how.executor == "docker":
             run = run_docker(job.method.name, job.adata, pseudotime=job.pseudotime, tfs=job.tfs, seed=job.seed,
@@ -65,7 +72,10 @@ def execute(job: Job, how: Execution) -> MethodRun:
                              memory_limit=how.memory_limit, **(how.executor_options or {}))
             run.record.input_transform = job.input_transform
             return run
-        return run_job_in_child(job, timeout=how.timeout, memory_limit=how.memory_limit, n_jobs=how.n_jobs)
+        split = bool(scheduler and how.split_tasks and job.method.info.dask_tasks)
+        with while_seceded(split):
+            return run_job_in_child(job, timeout=how.timeout, memory_limit=how.memory_limit, n_jobs=how.n_jobs,
+                                    scheduler=scheduler if split else None)
     except BenchError as exc:  # e.g. no docker daemon: a failed record, the other methods go on
         record = new_record(job, how.executor, how.timeout, how.memory_limit)
         record.error = str(exc)
@@ -99,12 +109,13 @@ def run_jobs(jobs: Sequence[Job], how: Execution = Execution(), *, scheduler: st
         scattered = {}  # one copy of each dataset on the cluster, shared by its methods
         for job in jobs:
             if id(job.adata) not in scattered:
-                [scattered[id(job.adata)]] = client.scatter([job.adata], broadcast=False, hash=False)
+                # on every worker: one that dies must not take the only copy (Dask reruns its tasks elsewhere)
+                [scattered[id(job.adata)]] = client.scatter([job.adata], broadcast=True, hash=False)
         futures = {}
         for i, job in enumerate(jobs):
             bare = replace(job, method=None, adata=None)  # the method travels pickled by value, the data scattered
             fut = client.submit(_execute_remote, cloudpickle.dumps(job.method), scattered[id(job.adata)], bare, how,
-                                pure=False,
+                                scheduler, pure=False,
                                 key=f"bench-{job.group}-{job.method.name}-{os.getpid()}-{time.monotonic_ns()}")
             futures[fut] = i
         for fut in as_completed(futures):
@@ -123,9 +134,9 @@ def run_jobs(jobs: Sequence[Job], how: Execution = Execution(), *, scheduler: st
     return [runs[i] for i in range(len(jobs))]
 
 
-def _execute_remote(method: bytes, adata, job: Job, how: Execution) -> MethodRun:
+def _execute_remote(method: bytes, adata, job: Job, how: Execution, scheduler: str | None = None) -> MethodRun:
     """On a worker: the job with its method and its scattered dataset (sent once, not once per method)."""
-    return execute(replace(job, method=cloudpickle.loads(method), adata=adata), how)
+    return execute(replace(job, method=cloudpickle.loads(method), adata=adata), how, scheduler)
 
 
 def run_methods(adata, methods: Sequence[str | Method] | str, *, pseudotime=None, tfs=None, seed: int = 0,

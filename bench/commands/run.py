@@ -34,6 +34,10 @@ def register(app: typer.Typer) -> None:
                                                    "instead of refusing the data"),
         param: list[str] = typer.Option([], "--param", help="a method parameter, METHOD.KEY=VALUE (repeatable); "
                                         "over the config's [method_params]"),
+        n_workers: Optional[int] = typer.Option(None, "--n-workers", help="method runs at a time (default: one per "
+                                                "core); with --plan, the cluster size to plan for"),
+        plan: bool = typer.Option(False, "--plan", help="compute nothing: print every stage and method run with an "
+                                  "estimated time; on a finished run directory (--out), also the measured times"),
     ) -> None:
         """Run the whole benchmark: prepare data, build the control GRNs, train GRouNdGAN and scGAN, simulate,
         run the inference methods on simulated and real cells, score, and write the leaderboard and report.
@@ -48,14 +52,24 @@ def register(app: typer.Typer) -> None:
           bench run --dataset bonemarrow --methods pidc,genie3 --force infer
           bench run --config my_run.toml --seed 1
           bench run --dataset bonemarrow --param leap.tie_order=beeline --param sincerities.cv_alignment=fraction
+          bench run --preset paper --plan --n-workers 64        # how long, before starting
+          bench run --plan --out runs/smoke                     # estimate vs actual of a finished run
         """
         from bench.config import load_config
         from bench.pipeline import run_pipeline
         from methods.params import merge_params, parse_param_overrides
 
+        if plan and config is None and out is not None and (out / "config.toml").exists():
+            config = out / "config.toml"  # plan the run that is there, to compare with what it measured
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
-                          out=str(out) if out else None, seed=seed, layer=layer, make_unique=make_unique)
+                          out=str(out) if out else None, seed=seed, layer=layer, make_unique=make_unique,
+                          n_workers=n_workers)
         cfg.method_params = merge_params(cfg.method_params, parse_param_overrides(param))
         cfg.resolved()  # bad input ends here, before anything is written
+        if plan:
+            from bench.plan import plan_command
+
+            typer.echo(plan_command(cfg, out))
+            return
         run_pipeline(cfg, force=force, quiet=quiet)

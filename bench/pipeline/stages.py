@@ -21,6 +21,7 @@ import pandas as pd
 from bench import io as bio
 from bench.edges import write_edges
 from bench.pipeline.context import RunContext, stable_hash
+from bench.placement import run_training
 from bench.pipeline.infer import method_preset, run_infer_stage
 from bench.pipeline.sources import load_model, run_sources, source_cells, sources_to_simulate
 from bench.scoring.run import score_run
@@ -77,7 +78,8 @@ def load_data(ctx: RunContext) -> None:
 # -- grn ----------------------------------------------------------------------------------------------------
 def run_grn(ctx: RunContext, d: Path) -> dict:
     cfg = ctx.cfg
-    ref = reference_grn(ctx.splits["train"], ctx.tfs, seed=cfg.seed, **(cfg.grn_params or {}))
+    ref = reference_grn(ctx.splits["train"], ctx.tfs, seed=cfg.seed, scheduler=cfg.scheduler,
+                        **(cfg.grn_params or {}))
     write_edges(d / "reference.parquet", ref)
     info = {"reference_edges": int(len(ref))}
     for strategy in CONTROLS:
@@ -100,17 +102,28 @@ def simulator_preset(ctx: RunContext) -> str | dict:
     return {**dict(get_preset(ctx.cfg.simulator_preset)), **over} if over else ctx.cfg.simulator_preset
 
 
-def _fit(ctx: RunContext, model, d: Path):
-    val = ctx.splits["validation"]
-    model.fit(ctx.splits["train"], validation=val if val.n_obs else None, checkpoint_dir=d / "checkpoints",
-              progress=not ctx.progress.quiet)
-    return model
+def _train(kind: str, grn, preset, seed: int, device: str, train, val, d: Path, progress: bool) -> dict:
+    """Build, fit and save one simulator into ``d/model`` (module level: it may run on a GPU worker)."""
+    model = GRouNdGAN(grn, preset=preset, seed=seed, device=device) if kind == "groundgan" else \
+        ScGAN(preset=preset, seed=seed, device=device)
+    model.fit(train, validation=val if val.n_obs else None, checkpoint_dir=d / "checkpoints", progress=progress)
+    model.save(d / "model")
+    return {"genes": len(model.genes), "info": jsonable(getattr(model, "info", {}))}
+
+
+def _fit(ctx: RunContext, kind: str, d: Path) -> dict:
+    """Train on a cluster worker that declares a GPU when there is one (bench.placement), else here."""
+    info, where = run_training(_train, kind, ctx.pos if kind == "groundgan" else None, simulator_preset(ctx),
+                               ctx.cfg.seed, ctx.cfg.device, ctx.splits["train"], ctx.splits["validation"], d,
+                               not ctx.progress.quiet, scheduler=ctx.cfg.scheduler,
+                               name=kind)
+    if where != "here":
+        ctx.progress.say(f"  {kind} trained on the GPU worker {where}")
+    return {**info, "trained_on": where}
 
 
 def run_groundgan(ctx: RunContext, d: Path) -> dict:
-    model = GRouNdGAN(ctx.pos, preset=simulator_preset(ctx), seed=ctx.cfg.seed, device=ctx.cfg.device)
-    _fit(ctx, model, d).save(d / "model")
-    return {"genes": len(model.genes), "info": jsonable(getattr(model, "info", {}))}
+    return _fit(ctx, "groundgan", d)
 
 
 def run_scgan(ctx: RunContext, d: Path) -> dict:
@@ -120,7 +133,7 @@ def run_scgan(ctx: RunContext, d: Path) -> dict:
         model = ScGAN.from_groundgan(gg)
         ctx.progress.say("  scGAN = GRouNdGAN's causal controller (same genes, preset, seed): not retrained")
     else:
-        model = _fit(ctx, ScGAN(preset=simulator_preset(ctx), seed=ctx.cfg.seed, device=ctx.cfg.device), d)
+        return _fit(ctx, "scgan", d)
     model.save(d / "model")
     return {"info": jsonable(getattr(model, "info", {}))}
 

@@ -85,6 +85,7 @@ INFO = MethodInfo(
     directed=False,
     signed=False,
     accepts_tfs=True,
+    dask_tasks=True,
     defaults=dict(DEFAULTS),
     license="unknown (CeSpGRN repository has no license file)",
     presets={
@@ -284,12 +285,17 @@ def _path_order(X_pca: np.ndarray, cells: np.ndarray) -> np.ndarray:
 
 
 def cespgrn_consensus(X: np.ndarray, *, seed: int = 0, n_jobs: int | None = None, progress: bool = False,
-                      **params) -> tuple[np.ndarray, dict]:
+                      scheduler: str | None = None, **params) -> tuple[np.ndarray, dict]:
     """Consensus network (genes x genes, symmetric, zero diagonal) and run statistics.
 
     ``n_jobs`` = BLAS/LAPACK threads (default ``bench.settings.n_jobs``); small problems always use one thread
     (a multi-threaded LAPACK call on a 30 x 30 matrix was measured 150x slower on a busy 2-core machine, and a
     1,000 x 1,000 ``eigh`` 3x slower with 2 threads than with 1 there).
+
+    ``scheduler`` (a Dask scheduler address; default ``$BENCH_SCHEDULER``): without warm starts, each chunk of target
+    cells (``memory_gb`` sets its size: 512 cells at 1,000 genes and 4 GB) is one task on that cluster, using one
+    thread; a smaller ``memory_gb`` gives more, smaller tasks. Warm-started ADMM (preset ``fast``) is one sequential
+    pass and stays in this process.
     """
     import torch
 
@@ -298,12 +304,13 @@ def cespgrn_consensus(X: np.ndarray, *, seed: int = 0, n_jobs: int | None = None
     torch.set_num_threads(threads)
     try:
         with threadpool_limits(limits=threads, user_api="blas"):
-            return _consensus(X, seed=seed, progress=progress, **params)
+            return _consensus(X, seed=seed, progress=progress, threads=threads,
+                              scheduler=scheduler if scheduler is not None else scheduler_from_env(), **params)
     finally:
         torch.set_num_threads(saved)
 
 
-def _consensus(X, *, seed, progress, **params):
+def _consensus(X, *, seed, progress, threads=1, scheduler=None, **params):
     p = dict(DEFAULTS)
     unknown = set(params) - set(p)
     if unknown:
@@ -338,41 +345,91 @@ def _consensus(X, *, seed, progress, **params):
     per_cell_bytes = 4 * G * G
     # half of the budget holds the smoothed covariances of a chunk of target cells
     chunk = max(1, int(p["memory_gb"] * 2**30 // (2 * per_cell_bytes)))
-    batch = 32  # per-cell covariances computed together (32 x 4 MB at 1,000 genes)
     # ADMM batch: CeSpGRN's 120 cells, fewer when 8 batch-sized work arrays would exceed a quarter of the budget;
     # one cell at a time when warm-starting from the previous cell.
     admm_batch = 1 if p["warm_start"] else max(1, min(int(p["batchsize"]), int(p["memory_gb"] * 2**30 / 4
                                                                                  // (8 * per_cell_bytes))))
+    if scheduler and not p["warm_start"]:
+        threads = 1  # one task per worker thread
+    shared = {"Xn32": Xn32, "Kt": Kt, "Ksrc": Ksrc, "src_cells": src_cells, "targets": targets, "weights": weights,
+              "chunk": chunk, "admm_batch": admm_batch, "lamb": p["lamb"], "admm": admm, "output": p["output"],
+              "threads": threads, "progress": progress, "warm_start": bool(p["warm_start"])}
+    starts = list(range(0, len(targets), chunk))
+    stats = {"cells": C, "targets": len(targets), "sources": len(src_cells), "chunks": len(starts),
+             "admm_iterations": []}
     consensus = np.zeros((G, G))
-    stats = {"cells": C, "targets": len(targets), "sources": len(src_cells), "chunks": 0, "admm_iterations": []}
-    warm = None
-    for start in range(0, len(targets), chunk):
-        tgt = targets[start:start + chunk]
-        Kc = Ksrc[tgt].astype(np.float32)
-        used = np.flatnonzero(Kc.max(axis=0) > 0)  # a zero (underflowed) weight contributes nothing
-        S = np.zeros((len(tgt), G * G), dtype=np.float32)
-        for b0 in range(0, len(used), batch):
-            src = used[b0:b0 + batch]
-            covs = _cell_covariances(Xn32, Kt, src_cells[src]).reshape(len(src), G * G)
-            S += Kc[:, src] @ covs  # S_t = sum_s K[t, s] Sigma_s
-        S = S.reshape(len(tgt), G, G)
-        for r0 in range(0, len(tgt), admm_batch):
-            Sb = S[r0:r0 + admm_batch]
-            Sb = 0.5 * (Sb + Sb.transpose(0, 2, 1))
-            theta, U, it = admm_glasso(Sb, p["lamb"], init=warm if p["warm_start"] else None, **admm)
-            warm = (theta, U)
-            stats["admm_iterations"].append(it)
-            for r in range(theta.shape[0]):
-                Gt = partial_correlation(theta[r]) if p["output"] == "partial_correlation" else theta[r]
-                consensus += weights[start + r0 + r] * np.abs(Gt)
-            if progress:
-                log.info("CeSpGRN: cells %d-%d of %d, %d ADMM iterations", start + r0 + 1,
-                         start + r0 + theta.shape[0], len(targets), it)
-        stats["chunks"] += 1
-        del S
+    if p["warm_start"]:
+        # Each cell starts from the previous one's solution: one sequential pass (cannot be split into tasks
+        # without changing the result).
+        warm = None
+        for start in starts:
+            partial, its, warm = _chunk_consensus(shared, start, warm)
+            consensus += partial
+            stats["admm_iterations"] += its
+    else:
+        # Chunks are independent: on a cluster each is one Dask task (it recomputes the source covariances it
+        # needs, as the serial loop does per chunk); partial sums are added in chunk order either way, so the
+        # result does not depend on where the chunks ran.
+        from methods.blocks import map_blocks
+
+        for block in map_blocks(_chunk_task, shared, starts, block_size=1, scheduler=scheduler, n_jobs=1,
+                                name="bench-cespgrn"):
+            for partial, its in block:
+                consensus += partial
+                stats["admm_iterations"] += its
     consensus /= weights.sum()
     np.fill_diagonal(consensus, 0.0)
     return consensus, stats
+
+
+def _chunk_task(shared: dict, starts: list[int]) -> list[tuple[np.ndarray, list[int]]]:
+    """A block of chunks without warm starts (what one Dask task runs), under the caller's thread limits."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    saved = torch.get_num_threads()
+    torch.set_num_threads(shared["threads"])
+    try:
+        with threadpool_limits(limits=shared["threads"], user_api="blas"):
+            return [_chunk_consensus(shared, start, None)[:2] for start in starts]
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _chunk_consensus(shared: dict, start: int, warm):
+    """One chunk of target cells: smoothed covariances, ADMM in batches, and the weighted sum of their |G_t|.
+
+    Returns (partial consensus sum, ADMM iterations per batch, last (Z, U) for a warm start).
+    """
+    Xn32, Kt, Ksrc, src_cells = shared["Xn32"], shared["Kt"], shared["Ksrc"], shared["src_cells"]
+    targets, weights, admm_batch = shared["targets"], shared["weights"], shared["admm_batch"]
+    G = Xn32.shape[1]
+    batch = 32  # per-cell covariances computed together (32 x 4 MB at 1,000 genes)
+    tgt = targets[start:start + shared["chunk"]]
+    Kc = Ksrc[tgt].astype(np.float32)
+    used = np.flatnonzero(Kc.max(axis=0) > 0)  # a zero (underflowed) weight contributes nothing
+    S = np.zeros((len(tgt), G * G), dtype=np.float32)
+    for b0 in range(0, len(used), batch):
+        src = used[b0:b0 + batch]
+        covs = _cell_covariances(Xn32, Kt, src_cells[src]).reshape(len(src), G * G)
+        S += Kc[:, src] @ covs  # S_t = sum_s K[t, s] Sigma_s
+    S = S.reshape(len(tgt), G, G)
+    partial = np.zeros((G, G))
+    its = []
+    for r0 in range(0, len(tgt), admm_batch):
+        Sb = S[r0:r0 + admm_batch]
+        Sb = 0.5 * (Sb + Sb.transpose(0, 2, 1))
+        theta, U, it = admm_glasso(Sb, shared["lamb"], init=warm if shared["warm_start"] else None,
+                                   **shared["admm"])
+        warm = (theta, U)
+        its.append(it)
+        for r in range(theta.shape[0]):
+            Gt = partial_correlation(theta[r]) if shared["output"] == "partial_correlation" else theta[r]
+            partial += weights[start + r0 + r] * np.abs(Gt)
+        if shared["progress"]:
+            log.info("CeSpGRN: cells %d-%d of %d, %d ADMM iterations", start + r0 + 1,
+                     start + r0 + theta.shape[0], len(targets), it)
+    return partial, its, warm
 
 
 def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0, n_jobs: int | None = None, **params):

@@ -1,8 +1,9 @@
 """GENIE3 as BEELINE runs it: arboreto's random forest per target gene, every gene a candidate regulator.
 
 BEELINE calls ``arboreto.algo.genie3(expression, gene_names=...)`` with no TF list and no seed
-(``grnbeeline/arboreto:base``); the tree ensembles live in :mod:`methods.native.trees`. Here the seed is fixed
-so that a run is reproducible. The faithful setting (1000 trees per target) costs hours at 1000 genes, so
+(``grnbeeline/arboreto:base``); the tree ensembles live in :mod:`methods.native.trees`. Here every target's
+forest gets the run seed, as arboreto does when given one (``seeding="shared"``; ``"per-target"`` derives it
+from the target's name instead); either way a run is reproducible whatever the number of workers. The faithful setting (1000 trees per target) costs hours at 1000 genes, so
 cheaper named presets exist; the preset is recorded with every result by :mod:`methods.execution`.
 """
 
@@ -24,6 +25,7 @@ INFO = MethodInfo(
     directed=True,
     signed=False,
     accepts_tfs=True,
+    dask_tasks=True,
     defaults=dict(trees.GENIE3_DEFAULTS),
     license="BSD-3-Clause (arboreto)",
     presets={

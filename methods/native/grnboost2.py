@@ -23,6 +23,7 @@ INFO = MethodInfo(
     directed=True,
     signed=False,
     accepts_tfs=True,
+    dask_tasks=True,
     defaults=dict(trees.GRNBOOST2_DEFAULTS),
     license="BSD-3-Clause (arboreto)",
     presets={

@@ -1,9 +1,16 @@
-"""GENIE3 and GRNBoost2: arboreto's per-target tree-ensemble algorithms, without dask.
+"""GENIE3 and GRNBoost2: arboreto's per-target tree-ensemble algorithms.
 
 For every target gene a regressor predicts its expression from the candidate regulators (all other genes, or the
 TF list minus the target itself); a regulator's importance for that target is the edge weight. This follows
-arboreto 0.1.6 (``arboreto.core``): the same regressor settings, the same seed for every target, importances
-de-normalised by the number of trees for GRNBoost2, and zero-importance links dropped.
+arboreto 0.1.6 (``arboreto.core``): the same regressor settings, importances de-normalised by the number of trees
+for GRNBoost2, and zero-importance links dropped. As arboreto, targets are split into blocks that run as Dask
+tasks on a cluster when one is given (``scheduler``, or ``$BENCH_SCHEDULER`` in a method's child process), else on
+local processes (:func:`methods.blocks.map_blocks`).
+
+Seeding (parameter ``seeding``, recorded with every result): ``shared`` (default) gives every target's regressor
+the run seed, as arboreto does when given one; ``per-target`` seeds each from the run seed and the target's
+*name* (independent bootstrap draws per target; a named deviation). Both give identical results for any number
+of workers and any block size, since a target's seed never depends on where or with whom it is fitted.
 
 Why not call arboreto: 0.1.6 is broken with current dask, and with scikit-learn >= 1.3 its early-stopping
 monitor reads ``oob_improvement_``, which since 1.3 compares losses on two *different* out-of-bag sets. That
@@ -16,7 +23,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingRegressor, RandomForestRegressor
 
 from bench.arrays import dense
@@ -25,9 +31,10 @@ from bench.errors import BenchError
 from bench.settings import settings
 
 # arboreto.core.SGBM_KWARGS / RF_KWARGS
+# (+ ``seeding``, ours: see the module docstring)
 GRNBOOST2_DEFAULTS = {"learning_rate": 0.01, "n_estimators": 5000, "max_features": 0.1, "subsample": 0.9,
-                      "early_stop_window": 25}
-GENIE3_DEFAULTS = {"n_estimators": 1000, "max_features": "sqrt"}
+                      "early_stop_window": 25, "seeding": "shared"}
+GENIE3_DEFAULTS = {"n_estimators": 1000, "max_features": "sqrt", "seeding": "shared"}
 
 
 class SameSetOOBEarlyStop:
@@ -79,12 +86,13 @@ def _fit_target(kind: str, X_reg: np.ndarray, y: np.ndarray, params: dict, seed:
     return reg.feature_importances_, len(reg.estimators_)
 
 
-def _fit_chunk(kind, X, reg_idx, targets, params, seed):
+def _fit_block(shared: dict, block: list[tuple[int, int]]) -> list[tuple[int, np.ndarray, np.ndarray, int]]:
+    """Fit the targets of one block: ``block`` = [(target column, seed)]; ``shared`` = X, regulators, settings."""
+    X, reg_idx, kind, params = shared["X"], shared["reg_idx"], shared["kind"], shared["params"]
     out = []
-    reg_idx = np.asarray(reg_idx)
     # As arboreto: regressors in float32 (what scikit-learn's trees cast them to anyway), target in float64.
-    X_reg = X.astype(np.float32)
-    for t in targets:
+    X_reg = shared["X_reg"]
+    for t, seed in block:
         keep = reg_idx != t
         cols = reg_idx[keep]
         imp, n = _fit_target(kind, X_reg[:, cols], X[:, t], params, seed)
@@ -92,8 +100,31 @@ def _fit_chunk(kind, X, reg_idx, targets, params, seed):
     return out
 
 
+SEEDINGS = ("per-target", "shared")
+
+
+def target_seeds(genes: list[str], targets: list[int], seed: int, seeding: str) -> list[int]:
+    """The ``random_state`` of each target's regressor.
+
+    ``shared`` (default): the run seed for every target, as arboreto does when given a seed (every forest then
+    draws the same bootstrap rows); faithful to arboreto/BEELINE. ``per-target``: derived from the run seed and
+    the target's name (:func:`methods.blocks.item_seed`), so targets draw independent bootstrap samples and
+    feature subsets. Either way a target's result does not depend on which worker fits it, on the block size or
+    on the other targets.
+    """
+    from methods.blocks import item_seed
+
+    if seeding not in SEEDINGS:
+        raise BenchError(f"unknown seeding {seeding!r}.", f"Use one of {', '.join(SEEDINGS)}.")
+    if seeding == "shared":
+        return [int(seed)] * len(targets)
+    return [item_seed(seed, genes[t]) for t in targets]
+
+
 def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, params: dict,
-           return_info: bool):
+           return_info: bool, scheduler: str | None = None, block_size: int | None = None):
+    from methods.blocks import map_blocks, scheduler_from_env
+
     X = dense(X, np.float64)
     genes = [str(g) for g in genes]
     if X.ndim != 2 or X.shape[1] != len(genes):
@@ -101,6 +132,8 @@ def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, par
                          "Pass a cells x genes matrix and one name per column.")
     if not np.isfinite(X).all():
         raise BenchError("expression contains NaN or infinite values.", "Remove or impute them first.")
+    params = dict(params)
+    seeding = params.pop("seeding", "shared")
     index = {g: i for i, g in enumerate(genes)}
     if tfs is None:
         reg_idx = list(range(len(genes)))
@@ -110,19 +143,18 @@ def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, par
             raise BenchError("none of the given TFs is among the expression's genes.",
                              "Check the TF list's species and gene-symbol style.")
     tgt_idx = list(range(len(genes))) if targets is None else [index[t] for t in targets if t in index]
+    scheduler = scheduler if scheduler is not None else scheduler_from_env()
     n_jobs = n_jobs or settings.n_jobs
-    # Contiguous chunks, a few per worker: enough to balance uneven per-target costs, few enough to ship X rarely.
-    n_chunks = max(1, min(len(tgt_idx), n_jobs * 4))
-    chunks = [c.tolist() for c in np.array_split(np.asarray(tgt_idx), n_chunks) if len(c)]
     # Small problems: starting worker processes costs more than the fits.
-    if n_jobs == 1 or len(tgt_idx) * X.shape[0] * len(reg_idx) < 5_000_000:
-        results = [_fit_chunk(kind, X, reg_idx, c, params, seed) for c in chunks]
-    else:
-        results = Parallel(n_jobs=n_jobs, backend="loky")(
-            delayed(_fit_chunk)(kind, X, reg_idx, c, params, seed) for c in chunks)
+    if len(tgt_idx) * X.shape[0] * len(reg_idx) < 5_000_000:
+        n_jobs = 1
+    shared = {"X": X, "X_reg": X.astype(np.float32), "reg_idx": np.asarray(reg_idx), "kind": kind, "params": params}
+    items = list(zip(tgt_idx, target_seeds(genes, tgt_idx, seed, seeding)))
+    results = map_blocks(_fit_block, shared, items, block_size=block_size, scheduler=scheduler or None,
+                         n_jobs=n_jobs, name=f"bench-{kind}")
     regs, tgts, ws, info = [], [], [], []
-    for chunk in results:
-        for t, cols, imp, n in chunk:
+    for block in results:
+        for t, cols, imp, n in block:
             nz = imp > 0
             regs.extend(genes[c] for c in cols[nz])
             tgts.extend([genes[t]] * int(nz.sum()))
@@ -136,7 +168,7 @@ def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, par
 
 
 def grnboost2(X, genes, tfs=None, *, seed: int = 0, n_jobs: int | None = None, targets=None,
-              return_info: bool = False, **params):
+              return_info: bool = False, scheduler: str | None = None, block_size: int | None = None, **params):
     """GRNBoost2 (Moerman et al. 2019): stochastic gradient boosting per target with OOB early stopping.
 
     Parameters
@@ -148,27 +180,32 @@ def grnboost2(X, genes, tfs=None, *, seed: int = 0, n_jobs: int | None = None, t
     tfs
         Candidate regulators; ``None`` = every gene (the paper's method benchmark).
     seed
-        ``random_state`` of every per-target regressor (arboreto uses one seed for all targets).
+        Run seed; each target's ``random_state`` derives from it (see ``seeding``).
     n_jobs
-        Worker processes; default ``settings.n_jobs`` (all cores).
+        Local worker processes when no scheduler is used; default ``settings.n_jobs`` (all cores).
     targets
         Restrict to these target genes (default: all).
     return_info
         Also return a table of boosting rounds per target.
+    scheduler
+        Address of a running Dask scheduler: targets become Dask tasks there. ``None`` = ``$BENCH_SCHEDULER``
+        if set, else local processes.
+    block_size
+        Targets per task (default: about four tasks per worker); never changes the result.
     **params
         Overrides of ``GRNBOOST2_DEFAULTS`` (``learning_rate``, ``n_estimators``, ``max_features``, ``subsample``,
-        ``early_stop_window``; 0 disables early stopping).
+        ``early_stop_window`` (0 disables early stopping), ``seeding``).
     """
     p = {**GRNBOOST2_DEFAULTS, **params}
-    return _infer("grnboost2", X, genes, tfs, seed, n_jobs, targets, p, return_info)
+    return _infer("grnboost2", X, genes, tfs, seed, n_jobs, targets, p, return_info, scheduler, block_size)
 
 
 def genie3(X, genes, tfs=None, *, seed: int = 0, n_jobs: int | None = None, targets=None,
-           return_info: bool = False, **params):
+           return_info: bool = False, scheduler: str | None = None, block_size: int | None = None, **params):
     """GENIE3 (Huynh-Thu et al. 2010): a random forest per target; weight = impurity importance.
 
     Parameters are as :func:`grnboost2`; ``**params`` override ``GENIE3_DEFAULTS`` (``n_estimators`` = 1000,
-    ``max_features`` = ``"sqrt"``) and pass on to :class:`sklearn.ensemble.RandomForestRegressor`.
+    ``max_features`` = ``"sqrt"``, ``seeding``) and pass on to :class:`sklearn.ensemble.RandomForestRegressor`.
     """
     p = {**GENIE3_DEFAULTS, **params}
-    return _infer("genie3", X, genes, tfs, seed, n_jobs, targets, p, return_info)
+    return _infer("genie3", X, genes, tfs, seed, n_jobs, targets, p, return_info, scheduler, block_size)
