@@ -29,7 +29,7 @@ from bench import io as bio
 from bench.edges import EDGE_COLUMNS, empty_edges, rank_edges, read_edges
 from bench.errors import BenchError
 from bench.settings import settings
-from methods.native.trees import grnboost2
+from methods.native.trees import GRNBOOST2_DEFAULTS, grnboost2
 
 STRATEGIES = ("top", "pos-control", "neg-control", "random")
 

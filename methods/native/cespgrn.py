@@ -50,6 +50,7 @@ from threadpoolctl import threadpool_limits
 from bench.arrays import dense
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
+from methods.blocks import scheduler_from_env
 from methods.native._kernels import edges_from_matrix
 from bench.settings import settings
 
