@@ -26,7 +26,8 @@ from typing import Any
 
 from bench.errors import BenchError
 
-ALL_METHODS = ["genie3", "grnboost2", "ppcor", "pidc", "leap", "scode", "sincerities", "cespgrn"]
+ALL_METHODS = ["genie3", "grnboost2", "ppcor", "pidc", "leap", "scode", "sincerities", "cespgrn",
+               "random", "pearson"]  # the last two are baselines (MethodInfo.baseline)
 SOURCES = ["groundgan", "real", "scgan"]
 
 

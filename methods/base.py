@@ -44,6 +44,7 @@ class MethodInfo:
     defaults: dict[str, Any] = field(default_factory=dict)
     license: str = "unknown"
     presets: dict[str, dict[str, Any]] = field(default_factory=dict)
+    baseline: bool = False  # a control method (random, correlation): drawn apart, never "the best method"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +78,8 @@ BUILTIN_MODULES = [
     "methods.native.scode",
     "methods.native.sincerities",
     "methods.native.cespgrn",
+    "methods.native.random",
+    "methods.native.pearson",
 ]
 
 _registry: dict[str, Method] = {}
