@@ -199,3 +199,23 @@ def test_tied_groups_rule():
     means = {"a": 3.0, "b": 2.9, "c": 2.0, "d": float("nan")}
     p = {("a", "b"): 0.6, ("a", "c"): 0.99, ("b", "c"): 0.97}
     assert tied_groups(means, p) == {"a": 1, "b": 1, "c": 2}
+
+
+def test_paper_claims_use_the_cis():
+    from bench.scoring.verdicts import compare_claims
+
+    pos, neg = truth_edges(1), truth_edges(2)
+    preds = _block({"pidc": (2.5, 1), "genie3": (1.0, 2), "grnboost2": (1.0, 3), "leap": (0.2, 4),
+                    "random": (0.0, 5)}, pos)
+    v = _verdicts(preds, {"pos-control": pos, "neg-control": neg}, baselines=["random"])
+    claims = {c["claim"]: c for c in compare_claims(
+        v.summary, v.pairwise, source="sim", order_claims=[("pidc", "genie3"), ("genie3", "grnboost2"),
+                                                           ("leap", "pidc"), ("absent", "pidc")],
+        last_group=["leap", "scode"])}
+    assert claims["pidc > genie3"]["verdict"] == "holds" and claims["pidc > genie3"]["p_a_beats_b"] > 0.99
+    assert claims["genie3 > grnboost2"]["verdict"] == "inconclusive"  # same signal: CIs overlap
+    assert claims["leap > pidc"]["verdict"] == "fails" and not claims["leap > pidc"]["holds"]
+    assert "absent > pidc" not in claims
+    assert claims["leap below the other methods"]["verdict"] == "holds"
+    every = claims["imposed edges recovered better than unimposed for every method"]
+    assert every["verdict"] == "inconclusive" and "for 3 of 4 methods" in every["evidence"]  # leap: weak signal

@@ -286,6 +286,21 @@ def _qc_text(qc: pd.DataFrame, source: str, gt: str) -> str:
     return ",".join(dict.fromkeys(fired["gate"]))
 
 
+def qc_labels(qc: pd.DataFrame) -> dict[tuple[str, str], str]:
+    """``{(source, ground_truth): "gate,gate"}`` of the gates fired (empty string: none), for the ``qc`` columns."""
+    if qc is None or qc.empty:
+        return {}
+    return {(s, g): _qc_text(qc, s, g) for s, g in qc[["simulator", "ground_truth"]].drop_duplicates().to_numpy()}
+
+
+def with_qc(verdicts: Verdicts, qc: pd.DataFrame) -> Verdicts:
+    """``verdicts`` with another QC table (e.g. once the realism scores are known) and its summary ``qc`` column."""
+    summary = verdicts.summary.copy()
+    if not summary.empty:
+        summary["qc"] = [_qc_text(qc, s, g) for s, g in zip(summary["simulator"], summary["ground_truth"])]
+    return Verdicts(summary, verdicts.pairwise, verdicts.stability, qc, verdicts.settings)
+
+
 def adjacent_pairs(summary: pd.DataFrame, pairwise: pd.DataFrame, source: str, gt: str,
                    metric: str = PRIMARY_METRIC) -> pd.DataFrame:
     """P(A beats B) for each adjacent pair of the ranking of one block (A ranked just above B)."""
@@ -296,3 +311,65 @@ def adjacent_pairs(summary: pd.DataFrame, pairwise: pd.DataFrame, source: str, g
     rows = [{"method_a": a, "method_b": b, "p_a_beats_b": float(pw.get((a, b), np.nan))}
             for a, b in zip(order, order[1:])]
     return pd.DataFrame(rows, columns=["method_a", "method_b", "p_a_beats_b"])
+
+
+def _ci(summary_block: pd.DataFrame, m: str, metric: str) -> tuple[float, float, float]:
+    r = summary_block.loc[m]
+    return float(r[metric]), float(r[f"{metric}_ci_low"]), float(r[f"{metric}_ci_high"])
+
+
+def compare_claims(summary: pd.DataFrame, pairwise: pd.DataFrame | None, *, source: str,
+                   order_claims: Sequence[tuple[str, str]] = (), last_group: Sequence[str] = (),
+                   pos: str = "pos-control", neg: str = "neg-control", metric: str = PRIMARY_METRIC) -> list[dict]:
+    """Check a paper's claims on one source with the CIs: each claim ``holds``, ``fails`` or is ``inconclusive``.
+
+    ``a > b`` holds when a's CI lies above b's, fails when it lies below, and is inconclusive when they overlap;
+    ``last_group`` (e.g. the pseudotime methods) holds when every CI of the group lies below every other
+    non-baseline method's CI, fails when one of the group lies above one of the others; "imposed better than
+    unimposed" compares each non-baseline method's positive-control CI with its negative-control CI. Each claim
+    carries its ``evidence`` (the numbers) and, for ``a > b``, P(a beats b).
+    """
+    blk = summary[(summary["simulator"] == source) & (summary["ground_truth"] == pos) & summary[metric].notna()]
+    blk = blk.set_index("method")
+    real = [m for m in blk.index if not bool(blk.loc[m, "baseline"])]
+    p = {}
+    if pairwise is not None and not pairwise.empty:
+        pw = pairwise[(pairwise["simulator"] == source) & (pairwise["ground_truth"] == pos)
+                      & (pairwise["metric"] == metric)]
+        p = {(a, b): v for a, b, v in zip(pw["method_a"], pw["method_b"], pw["p_a_beats_b"])}
+    fmt = lambda m: "{} {:.2f} [{:.2f}, {:.2f}]".format(m, *_ci(blk, m, metric))  # noqa: E731
+    claims = []
+    for a, b in order_claims:
+        if a not in blk.index or b not in blk.index:
+            continue
+        (_, alo, ahi), (_, blo, bhi) = _ci(blk, a, metric), _ci(blk, b, metric)
+        verdict = "holds" if alo > bhi else "fails" if ahi < blo else "inconclusive"
+        pab = p.get((a, b), np.nan)
+        claims.append({"claim": f"{a} > {b}", "verdict": verdict, "holds": verdict == "holds",
+                       "p_a_beats_b": None if not np.isfinite(pab) else round(float(pab), 4),
+                       "evidence": f"{fmt(a)} vs {fmt(b)}; P({a} beats {b}) = {pab:.3f}"})
+    group = [m for m in last_group if m in real]
+    others = [m for m in real if m not in group]
+    if group and others:
+        top_group = max(group, key=lambda m: blk.loc[m, f"{metric}_ci_high"])
+        low_other = min(others, key=lambda m: blk.loc[m, f"{metric}_ci_low"])
+        hi_g, lo_o = blk.loc[top_group, f"{metric}_ci_high"], blk.loc[low_other, f"{metric}_ci_low"]
+        above = [(g, o) for g in group for o in others
+                 if blk.loc[g, f"{metric}_ci_low"] > blk.loc[o, f"{metric}_ci_high"]]
+        verdict = "holds" if hi_g < lo_o else "fails" if above else "inconclusive"
+        ev = f"highest of the group {fmt(top_group)}, lowest of the others {fmt(low_other)}"
+        if above:
+            ev += f"; {above[0][0]} lies above {above[0][1]}"
+        claims.append({"claim": f"{', '.join(group)} below the other methods", "verdict": verdict,
+                       "holds": verdict == "holds", "evidence": ev})
+    nb = summary[(summary["simulator"] == source) & (summary["ground_truth"] == neg)].set_index("method")
+    both = [m for m in real if m in nb.index and np.isfinite(nb.loc[m, metric])]
+    if both:
+        above = [m for m in both if blk.loc[m, f"{metric}_ci_low"] > nb.loc[m, f"{metric}_ci_high"]]
+        below = [m for m in both if blk.loc[m, f"{metric}_ci_high"] < nb.loc[m, f"{metric}_ci_low"]]
+        verdict = "holds" if len(above) == len(both) else "fails" if below else "inconclusive"
+        claims.append({"claim": "imposed edges recovered better than unimposed for every method",
+                       "verdict": verdict, "holds": verdict == "holds",
+                       "evidence": f"imposed CI above unimposed CI for {len(above)} of {len(both)} methods"
+                                   + (f"; below for {', '.join(below)}" if below else "")})
+    return claims
