@@ -64,6 +64,7 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "seed": "Int64",
     "preset": "string",
     "parameters": "string",         # JSON object of the method's parameters
+    "input_transform": "string",    # what the method got: log1p of the normalised expression (methods.inputs)
     "config_hash": "string",
     "package_versions": "string",   # JSON object {package: version}
     "error": "string",              # one-line reason when status != ok
