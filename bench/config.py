@@ -58,6 +58,11 @@ class RunConfig:
     n_workers: int | None = None
     grn_params: dict[str, Any] | None = None  # GRNBoost2 overrides for the reference GRN (smoke only)
     real_cells: int | None = None  # subsample the real training cells given to the methods (None = all)
+    # replicates and verdicts (bench.scoring.verdicts)
+    n_replicates: int | None = None  # replicate datasets per source: fresh simulated cells / real subsamples
+    real_fraction: float = 0.8  # each real replicate: this fraction of the training cells (when n_replicates > 1)
+    n_boot: int = 1000  # bootstrap resamples for the CIs and win probabilities
+    rf_auroc_max: float = 0.85  # QC gate "unrealistic": a simulated source's RF AUROC above this
     # scoring
     realism_rf_trees: int | None = None
     realism_max_cells: int | None = None
@@ -81,6 +86,12 @@ class RunConfig:
         bad = sorted(set(c.sources) - set(SOURCES))
         if bad:
             raise BenchError(f"unknown source(s): {', '.join(bad)}.", f"Choose from {', '.join(SOURCES)}.")
+        if int(c.n_replicates) < 1:
+            raise BenchError(f"n_replicates must be at least 1, got {c.n_replicates}.", "Use --replicates 3 (default).")
+        if not 0 < float(c.real_fraction) <= 1:
+            raise BenchError(f"real_fraction must be in (0, 1], got {c.real_fraction}.", "Use 0.8 (the default).")
+        if int(c.n_boot) < 100:
+            raise BenchError(f"n_boot must be at least 100, got {c.n_boot}.", "Use 1000 (the default).")
         if c.executor not in ("native", "docker"):
             raise BenchError(f"unknown executor {c.executor!r}.", "Use native or docker.")
         if c.device not in ("auto", "cpu", "cuda"):
@@ -101,11 +112,11 @@ class RunConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_genes": 100, "simulator_preset": "smoke", "method_preset": "smoke", "give_tfs": True,
               "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
-              "realism_rf_trees": 50, "realism_max_cells": 200},
+              "realism_rf_trees": 50, "realism_max_cells": 200, "n_replicates": 2},
     "default": {"n_genes": 300, "simulator_preset": "default", "method_preset": "fast", "give_tfs": True,
-                "grn_params": {}, "realism_rf_trees": 1000},
+                "grn_params": {}, "realism_rf_trees": 1000, "n_replicates": 3},
     "paper": {"n_genes": 1000, "simulator_preset": "paper", "method_preset": "beeline", "give_tfs": False,
-              "grn_params": {}, "realism_rf_trees": 1000},
+              "grn_params": {}, "realism_rf_trees": 1000, "n_replicates": 3},
 }
 
 

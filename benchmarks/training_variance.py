@@ -35,6 +35,8 @@ import pandas as pd
 # imported up front: the study runs for an hour and must not pick up half-edited modules later
 from bench.scoring.grn import control_universe, score_grn
 from bench.scoring.verdicts import VerdictSettings, compute_verdicts
+from methods.base import get_method
+from methods.inputs import prepare_input
 
 DEFAULT_METHODS = "genie3,grnboost2,ppcor,pidc,leap,scode,sincerities,random,pearson"
 T0 = time.perf_counter()
@@ -56,11 +58,8 @@ def scaled_preset(scale: float) -> dict:
 
 
 def run_methods_on(data, pseudotime, tfs, names, seed, folder: Path) -> dict[str, pd.DataFrame | None]:
-    from bench.pipeline import method_input
-    from methods.base import get_method
-
     out = {}
-    x = method_input(data)
+    x = prepare_input(data, "log1p")  # what the methods get in bench run
     for name in names:
         f = folder / f"{name}.parquet"
         if f.exists():
@@ -167,7 +166,6 @@ def main() -> None:
     from bench import settings
     from datasets import dataset_tfs, get_split, prepare_dataset
     from datasets.networks import build_grn, reference_grn
-    from methods.base import get_method
     from methods.pseudotime import compute_pseudotime
     from simulators import GRouNdGAN
 

@@ -320,7 +320,7 @@ def _ci(summary_block: pd.DataFrame, m: str, metric: str) -> tuple[float, float,
 
 def compare_claims(summary: pd.DataFrame, pairwise: pd.DataFrame | None, *, source: str,
                    order_claims: Sequence[tuple[str, str]] = (), last_group: Sequence[str] = (),
-                   pos: str = "pos-control", neg: str = "neg-control", metric: str = PRIMARY_METRIC) -> list[dict]:
+                   last_label: str | None = None, pos: str = "pos-control", neg: str = "neg-control", metric: str = PRIMARY_METRIC) -> list[dict]:
     """Check a paper's claims on one source with the CIs: each claim ``holds``, ``fails`` or is ``inconclusive``.
 
     ``a > b`` holds when a's CI lies above b's, fails when it lies below, and is inconclusive when they overlap;
@@ -360,7 +360,7 @@ def compare_claims(summary: pd.DataFrame, pairwise: pd.DataFrame | None, *, sour
         ev = f"highest of the group {fmt(top_group)}, lowest of the others {fmt(low_other)}"
         if above:
             ev += f"; {above[0][0]} lies above {above[0][1]}"
-        claims.append({"claim": f"{', '.join(group)} below the other methods", "verdict": verdict,
+        claims.append({"claim": last_label or f"{', '.join(group)} below the other methods", "verdict": verdict,
                        "holds": verdict == "holds", "evidence": ev})
     nb = summary[(summary["simulator"] == source) & (summary["ground_truth"] == neg)].set_index("method")
     both = [m for m in real if m in nb.index and np.isfinite(nb.loc[m, metric])]
