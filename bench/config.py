@@ -6,11 +6,13 @@ run directory as ``config.toml``.
 
 Presets (``--preset``):
 
-- ``smoke``: 100 genes, a simulator trained for seconds, 300 cells per source, cheap method, GRNBoost2 and
-  realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean nothing.
+- ``smoke``: 100 genes, a simulator trained for seconds, 2 replicates x 300 cells per source, cheap method,
+  GRNBoost2 and realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean
+  nothing.
 - ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
   simulator's CPU preset, and the methods' ``fast`` presets (fewer GENIE3 trees; the TF list is given to the
-  methods that accept one). Every deviation is recorded with each result.
+  methods that accept one), 3 replicate datasets per source for the CIs. Every deviation is recorded with each
+  result.
 - ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, BEELINE's method defaults,
   no TF list for the methods); meant for a GPU and hours of CPU for the methods.
 """
