@@ -11,7 +11,7 @@ import numpy as np
 
 from bench.edges import make_edges
 from methods.base import Method, MethodInfo
-from methods.native._common import expression_matrix
+from methods.inputs import dense
 
 INFO = MethodInfo(
     name="pearson",
@@ -32,7 +32,7 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0):
 
     Deterministic: ``seed`` is unused.
     """
-    X = expression_matrix(adata).astype(np.float64)
+    X = dense(adata.X, np.float64)
     genes = np.asarray(adata.var_names, dtype=str)
     Xc = X - X.mean(axis=0)
     norm = np.sqrt((Xc**2).sum(axis=0))
