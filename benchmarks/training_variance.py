@@ -161,6 +161,9 @@ def main() -> None:
     ap.add_argument("--methods", default=DEFAULT_METHODS)
     ap.add_argument("--n-boot", type=int, default=1000)
     ap.add_argument("--work", default=None, help="cache folder (default: $BENCH_CACHE_DIR/training_variance)")
+    ap.add_argument("--only-training", type=int, default=None,
+                    help="train and run the methods for this training seed only (run several processes side by "
+                         "side, then once without it for the comparison from the cache)")
     args = ap.parse_args()
 
     from bench import settings
@@ -186,7 +189,8 @@ def main() -> None:
     pos, neg = build_grn(ref, "pos-control", k=10, seed=0), build_grn(ref, "neg-control", k=10, seed=0)
     say(f"data {adata.n_obs} cells x {adata.n_vars} genes, train {train.n_obs}; pos {len(pos)} / neg {len(neg)} edges")
     preds: dict[int, dict[str, list]] = {}
-    for s in range(args.trainings):
+    seeds = [args.only_training] if args.only_training is not None else list(range(args.trainings))
+    for s in seeds:
         mdir = work / f"train{s}-scale{args.steps_scale}"
         if (mdir / "model").exists():
             model = GRouNdGAN.load(mdir / "model")
