@@ -7,11 +7,13 @@ METHOD.KEY=VALUE``); they are checked against the method's declared parameters (
 
 Presets (``--preset``):
 
-- ``smoke``: 100 genes, a simulator trained for seconds, 300 cells per source, cheap method, GRNBoost2 and
-  realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean nothing.
-- ``default``: a 2-core CPU in about 20 minutes (13 for the GAN). 300 highly variable genes (the paper uses 1000), the
+- ``smoke``: 100 genes, a simulator trained for seconds, 2 replicates x 300 cells per source, cheap method,
+  GRNBoost2 and realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean
+  nothing.
+- ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
   simulator's CPU preset, and the methods' ``fast`` presets (fewer GENIE3 trees; the TF list is given to the
-  methods that accept one). Every deviation is recorded with each result.
+  methods that accept one), 3 replicate datasets of 1000 cells per source for the CIs. Every deviation is
+  recorded with each result.
 - ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, BEELINE's method defaults,
   no TF list for the methods); meant for a GPU and hours of CPU for the methods.
 """
@@ -60,6 +62,11 @@ class RunConfig:
     n_workers: int | None = None
     grn_params: dict[str, Any] | None = None  # GRNBoost2 overrides for the reference GRN (smoke only)
     real_cells: int | None = None  # subsample the real training cells given to the methods (None = all)
+    # replicates and verdicts (bench.scoring.verdicts)
+    n_replicates: int | None = None  # replicate datasets per source: fresh simulated cells / real subsamples
+    real_fraction: float = 0.8  # each real replicate: this fraction of the training cells (when n_replicates > 1)
+    n_boot: int = 1000  # bootstrap resamples for the CIs and win probabilities
+    rf_auroc_max: float = 0.85  # QC gate "unrealistic": a simulated source's RF AUROC above this
     # scoring
     realism_rf_trees: int | None = None
     realism_max_cells: int | None = None
@@ -85,6 +92,12 @@ class RunConfig:
         bad = sorted(set(c.sources) - set(SOURCES))
         if bad:
             raise BenchError(f"unknown source(s): {', '.join(bad)}.", f"Choose from {', '.join(SOURCES)}.")
+        if int(c.n_replicates) < 1:
+            raise BenchError(f"n_replicates must be at least 1, got {c.n_replicates}.", "Use --replicates 3 (default).")
+        if not 0 < float(c.real_fraction) <= 1:
+            raise BenchError(f"real_fraction must be in (0, 1], got {c.real_fraction}.", "Use 0.8 (the default).")
+        if int(c.n_boot) < 100:
+            raise BenchError(f"n_boot must be at least 100, got {c.n_boot}.", "Use 1000 (the default).")
         if c.executor not in ("native", "docker"):
             raise BenchError(f"unknown executor {c.executor!r}.", "Use native or docker.")
         if c.device not in ("auto", "cpu", "cuda"):
@@ -108,11 +121,14 @@ class RunConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_genes": 100, "simulator_preset": "smoke", "method_preset": "smoke", "give_tfs": True,
               "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
-              "realism_rf_trees": 50, "realism_max_cells": 200},
+              "realism_rf_trees": 50, "realism_max_cells": 200, "n_replicates": 2},
     "default": {"n_genes": 300, "simulator_preset": "default", "method_preset": "fast", "give_tfs": True,
-                "grn_params": {}, "realism_rf_trees": 1000},
+                "grn_params": {}, "realism_rf_trees": 1000, "n_replicates": 3,
+                # 3 replicates x 3 sources: 1000 cells per replicate (not the 1960 training cells) keeps the run
+                # within 30 min on 2 cores; the tree methods' cost is about linear in cells
+                "n_cells": 1000, "real_cells": 1000},
     "paper": {"n_genes": 1000, "simulator_preset": "paper", "method_preset": "beeline", "give_tfs": False,
-              "grn_params": {}, "realism_rf_trees": 1000},
+              "grn_params": {}, "realism_rf_trees": 1000, "n_replicates": 3},
 }
 
 

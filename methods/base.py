@@ -55,6 +55,7 @@ class MethodInfo:
     #: splits its work into Dask tasks on the run's cluster when one is given (:mod:`methods.blocks`)
     dask_tasks: bool = False
     label: str = ""
+    baseline: bool = False  # a control method (random, correlation): drawn apart, never "the best method"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label", self.label or self.name)

@@ -31,7 +31,9 @@ LEADERBOARD_VIEW = [
     ("simulator", "data", None, None, "source of the expression data: a simulator, or real"),
     ("ground_truth", "ground truth", None, None, None),
     ("universe", "universe", None, None, "candidate edges scored"),
+    ("replicate", "replicate", "i", None, "replicate dataset of the data source"),
     ("status", "status", None, None, None),
+    ("qc", "QC gates fired", None, None, "QC gates fired for this data source and ground truth (see Verdict)"),
     ("auprc", "AUPRC", "f", "desc", "average precision"),
     ("auprc_ratio", "AUPRC ratio", "f", "desc", "AUPRC / edge density"),
     ("auprc_groundgan", "AUPRC (GRouNdGAN)", "f", "desc", "trapezoid over 1000 cut-offs, rounded"),
@@ -214,9 +216,8 @@ def paper_section(comp) -> dict | None:
     """The manifest's ``paper_comparison`` (written by the pipeline): the paper's claims and whether they hold."""
     if not isinstance(comp, dict) or not (comp.get("claims") or comp.get("per_method")):
         return None
-    claims = make_table([("claim",), ("holds in this run",)],
-                        [[cell(c.get("claim")), cell("yes" if c.get("holds") else "no",
-                                                     cls="status-ok" if c.get("holds") else "status-failed")]
+    claims = make_table([("claim",), ("in this run",), ("evidence",)],
+                        [[cell(c.get("claim")), _claim_cell(c), cell(c.get("evidence"))]
                          for c in comp.get("claims", []) if isinstance(c, dict)], id="paper-claims")
     per = comp.get("per_method") or {}
     rows = [[cell(m), cell(v.get("pos_auprc_ratio"), "f"), cell(v.get("neg_auprc_ratio"), "f"),
@@ -224,6 +225,13 @@ def paper_section(comp) -> dict | None:
     methods = make_table([("method",), ("AUPRC ratio, imposed", "desc"), ("AUPRC ratio, unimposed", "desc"),
                           ("imposed / unimposed", "desc")], rows, id="paper-methods")
     return {"text": comp.get("paper"), "claims": claims, "methods": methods if rows else None}
+
+
+def _claim_cell(c: dict) -> dict:
+    """``holds`` / ``fails`` / ``inconclusive`` (CI-based verdicts), or yes / no (point estimates, older runs)."""
+    v = c.get("verdict") or ("holds" if c.get("holds") else "fails")
+    cls = {"holds": "status-ok", "fails": "status-failed"}.get(v, "status-skipped")
+    return cell(v, cls=cls)
 
 
 def code_version() -> str:
@@ -321,7 +329,10 @@ def report_context(run_dir: str | os.PathLike, public: bool = False) -> dict:
         methods |= set(curves["method"].dropna())
     colors = figures.method_colors(methods)
 
-    ctx: dict[str, Any] = {"missing": missing, "leaderboard": None, "controls": None, "control_figures": [],
+    from reports.verdicts import verdict_context
+
+    ctx: dict[str, Any] = {"verdict": verdict_context(rd.read_verdicts(), colors), "missing": missing,
+                           "leaderboard": None, "controls": None, "control_figures": [],
                            "curve_figures": [], "realism": None, "embedding_figure": None, "knockout": None,
                            "knockout_figure": None, "knockout_edges": None, "failures": [], "metadata": None,
                            "versions": None, "config": config, "paper": None}
@@ -373,7 +384,7 @@ def report_context(run_dir: str | os.PathLike, public: bool = False) -> dict:
         sub.append("dataset " + ", ".join(datasets))
     if lb is not None:
         sub.append(f"{lb['method'].nunique()} method(s), {len(lb)} row(s), {n_failed} failed")
-    toc = [("leaderboard", "Leaderboard"), ("controls", "Pos vs neg control")] + \
+    toc = ([("verdict", "Verdict")] if ctx["verdict"] else []) + [("leaderboard", "Leaderboard"), ("controls", "Pos vs neg control")] + \
           ([("paper", "vs the paper")] if ctx["paper"] else []) + [("curves", "Curves"),
            ("realism", "Realism"), ("knockout", "Knockouts"), ("failures", f"Failures ({n_failed})"),
            ("metadata", "Run metadata")]

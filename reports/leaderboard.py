@@ -1,8 +1,11 @@
-"""The leaderboard: one row per method x dataset x simulator x ground truth, one versioned schema, Parquet on disk.
+"""The leaderboard: one row per method x dataset x simulator x ground truth x replicate, one versioned schema, Parquet
+on disk.
 
 ``simulator`` names the source of the expression data the method ran on (``groundgan``, ``scgan`` or ``real``
 for the reference data itself); ``ground_truth`` is the network it was scored against (``pos-control`` = the
-imposed edges, ``neg-control`` = the unimposed ones). Every row states its ``universe``.
+imposed edges, ``neg-control`` = the unimposed ones). Every row states its ``universe`` and its ``replicate``
+(the replicate dataset of the source it ran on); means and confidence intervals over the replicates are in the
+run's ``summary.parquet`` (:mod:`bench.scoring.verdicts`).
 
 Schema changes bump :data:`LEADERBOARD_SCHEMA_VERSION`; :func:`read_leaderboard` refuses a file written with a
 newer schema and upgrades older ones (missing columns filled with nulls).
@@ -32,7 +35,7 @@ import pyarrow.parquet as pq
 from bench.errors import BenchError
 from bench import io as bio
 
-LEADERBOARD_SCHEMA_VERSION = 1
+LEADERBOARD_SCHEMA_VERSION = 2  # 2: replicate, qc
 
 STATUSES = ("ok", "failed", "timeout", "skipped")
 GROUND_TRUTHS = ("pos-control", "neg-control")
@@ -51,7 +54,9 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "simulator": "string",
     "ground_truth": "string",
     "universe": "string",
+    "replicate": "Int64",           # replicate dataset of the data source (0, 1, ...); null in v1 files
     "status": "string",
+    "qc": "string",                 # QC gates fired for this row's source x ground truth (comma-separated)
     **{m: "float64" for m in _METRICS},
     **{c: "Int64" for c in _COUNTS},
     "n_edges_predicted": "Int64",   # rows in the method's output (before the universe filter)
@@ -78,8 +83,8 @@ LEADERBOARD_DTYPES: dict[str, str] = {
 LEADERBOARD_COLUMNS: list[str] = list(LEADERBOARD_DTYPES)
 METRIC_COLUMNS: list[str] = list(_METRICS)
 KEY_COLUMNS = ["method", "dataset", "simulator", "ground_truth"]
-#: what makes a row unique (a run may score both universes)
-ROW_KEY = KEY_COLUMNS + ["universe"]
+#: what makes a row unique (a run may score both universes, and each data source has replicate datasets)
+ROW_KEY = KEY_COLUMNS + ["universe", "replicate"]
 STDERR_TAIL_CHARS = 4000
 
 

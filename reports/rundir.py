@@ -42,8 +42,16 @@ FILES = {
     "realism": "realism.json",
     "embedding": "embedding.parquet",
     "knockout": "knockout.parquet",
+    "summary": "summary.parquet",
+    "pairwise": "pairwise.parquet",
+    "stability": "stability.parquet",
+    "qc": "qc.parquet",
     "report": "report.html",
 }
+#: the verdict tables of :class:`bench.scoring.verdicts.Verdicts`, one Parquet file each
+VERDICT_PARTS = ("summary", "pairwise", "stability", "qc")
+#: curves are drawn for one replicate (the first): one block per key without the replicate
+CURVE_KEY = ["method", "dataset", "simulator", "ground_truth", "universe"]
 
 
 def curves_frame(evaluation, *, method: str, dataset: str, simulator: str, ground_truth: str) -> pd.DataFrame:
@@ -146,7 +154,7 @@ class RunDir:
 
     def add_curves(self, df: pd.DataFrame) -> Path:
         _check_columns(df, CURVE_COLUMNS, "curves table")
-        return self.write_curves(_merge(self.read_curves(), df[CURVE_COLUMNS], lb.ROW_KEY))
+        return self.write_curves(_merge(self.read_curves(), df[CURVE_COLUMNS], CURVE_KEY))
 
     def add_scores(self, evaluation, *, method: str, dataset: str, simulator: str, ground_truth: str,
                    **row_fields: Any) -> None:
@@ -154,6 +162,32 @@ class RunDir:
         keys = dict(method=method, dataset=dataset, simulator=simulator, ground_truth=ground_truth)
         self.add_rows([lb.make_row(metrics=evaluation.metrics, **keys, **row_fields)])
         self.add_curves(curves_frame(evaluation, **keys))
+
+    # ---- verdicts (CIs, win probabilities, stability, QC gates) ------------------------------------------
+    def write_verdicts(self, verdicts, *, dataset: str, universe: str = "imposed") -> None:
+        """Write the four tables of a :class:`bench.scoring.verdicts.Verdicts` (replacing earlier ones) and fill
+        the leaderboard's ``qc`` column with the gates fired for each row's source and ground truth."""
+        from bench.scoring.verdicts import qc_labels
+
+        for part in VERDICT_PARTS:
+            df = getattr(verdicts, part).copy()
+            df.insert(0, "dataset", dataset)
+            if part != "stability":
+                df.insert(1, "universe", universe)
+            bio.write_parquet(self.file(part), df)
+        board = self.read_leaderboard()
+        if board is not None and not board.empty:
+            labels = qc_labels(verdicts.qc)
+            mine = (board["dataset"] == dataset) & (board["universe"].fillna(universe) == universe)
+            board.loc[mine, "qc"] = [labels.get((s, g)) for s, g in
+                                     zip(board.loc[mine, "simulator"], board.loc[mine, "ground_truth"])]
+            self.write_leaderboard(board)
+
+    def read_verdicts(self) -> dict[str, pd.DataFrame] | None:
+        """``{summary, pairwise, stability, qc}`` frames, or ``None`` when the run has no summary."""
+        if not self.exists("summary"):
+            return None
+        return {p: pd.read_parquet(self.file(p)) if self.exists(p) else None for p in VERDICT_PARTS}
 
     # ---- realism ---------------------------------------------------------------------------------------
     def read_realism(self) -> list[dict] | None:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from bench.edges import make_edges
 from bench.scoring.grn import control_universe, evaluate_grn
+from bench.scoring.verdicts import VerdictSettings, compute_verdicts
 from reports.leaderboard import make_row
 from reports.rundir import RunDir
 
@@ -32,8 +33,14 @@ def _controls(rng, tfs, targets, per_gene):
 def make_synthetic_run(path: str | os.PathLike, *, n_methods: int = 4, n_tfs: int = 30, n_targets: int = 300,
                        per_gene: int = 5, n_cells: int = 400, n_ko_tfs: int = 5, simulators=("real", "groundgan", "scgan"),
                        dataset: str = "toy", failed_method: bool = True, realism: bool = True,
-                       seed: int = 0, method_names: list[str] | None = None) -> RunDir:
-    """Write a complete run directory at ``path`` and return it."""
+                       seed: int = 0, method_names: list[str] | None = None, n_replicates: int = 2,
+                       baseline: bool = True, n_boot: int = 200) -> RunDir:
+    """Write a complete run directory at ``path`` and return it.
+
+    Each method runs on ``n_replicates`` replicate datasets per source (fresh noise each); ``baseline`` adds the
+    ``random`` baseline method (no signal); the verdict tables come from :func:`bench.scoring.verdicts.compute_verdicts`
+    with ``n_boot`` resamples.
+    """
     import anndata as ad
 
     from bench.scoring import knockout as ko
@@ -56,36 +63,47 @@ def make_synthetic_run(path: str | os.PathLike, *, n_methods: int = 4, n_tfs: in
     reg_col = np.repeat(tfs, n_targets)
     tgt_col = np.tile(targets, n_tfs)
     rows, curves = [], []
+    all_names = names + (["random"] if baseline else [])
+    preds: dict[str, dict[str, list]] = {sim: {m: [] for m in all_names} for sim in simulators}
     for sim in simulators:
-        for mi, method in enumerate(names):
-            if failed_method and mi == len(names) - 1 and sim == "groundgan":
-                for gt in ("pos-control", "neg-control"):
+        for mi, method in enumerate(all_names):
+            for rep in range(n_replicates):
+                if failed_method and mi == len(names) - 1 and sim == "groundgan":
+                    preds[sim][method].append(None)
+                    for gt in ("pos-control", "neg-control"):
+                        rows.append(make_row(method=method, dataset=dataset, simulator=sim, ground_truth=gt,
+                                             status="failed", universe="imposed", error="exit code 1",
+                                             stderr_tail="Traceback (most recent call last):\n  ...\n"
+                                                         "ValueError: matrix is singular\n",
+                                             runtime_s=float(rng.uniform(1, 5)), seed=seed, replicate=rep))
+                    continue
+                skill = 0.0 if mi >= len(names) else 1.5 * (mi + 1) / len(names)
+                boost_pos = skill * (2.0 if sim == "groundgan" else 0.6)
+                boost_neg = skill * (0.1 if sim == "groundgan" else 0.5 if sim == "real" else 0.2)
+                w = rng.random(len(reg_col)) + boost_pos * is_pos + boost_neg * is_neg
+                if mi < len(names):
+                    w[rng.random(len(w)) < 0.3] = 0.0  # many zero weights, as real methods produce
+                pred = make_edges(reg_col, tgt_col, w)
+                preds[sim][method].append(pred)
+                runtime = float(rng.uniform(2, 400))
+                for gt, truth in (("pos-control", pos), ("neg-control", neg)):
+                    ev = evaluate_grn(pred, truth, candidate_regulators=regs, candidate_targets=tgts)
+                    if rep == 0:
+                        curves.append(_curves(ev, method, dataset, sim, gt))
                     rows.append(make_row(method=method, dataset=dataset, simulator=sim, ground_truth=gt,
-                                         status="failed", universe="imposed", error="exit code 1",
-                                         stderr_tail="Traceback (most recent call last):\n  ...\n"
-                                                     "ValueError: matrix is singular\n",
-                                         runtime_s=float(rng.uniform(1, 5)), seed=seed))
-                continue
-            skill = 1.5 * (mi + 1) / len(names)
-            boost_pos = skill * (2.0 if sim == "groundgan" else 0.6)
-            boost_neg = skill * (0.1 if sim == "groundgan" else 0.5 if sim == "real" else 0.2)
-            w = rng.random(len(reg_col)) + boost_pos * is_pos + boost_neg * is_neg
-            w[rng.random(len(w)) < 0.3] = 0.0  # many zero weights, as real methods produce
-            pred = make_edges(reg_col, tgt_col, w)
-            runtime = float(rng.uniform(2, 400))
-            for gt, truth in (("pos-control", pos), ("neg-control", neg)):
-                ev = evaluate_grn(pred, truth, candidate_regulators=regs, candidate_targets=tgts)
-                curves.append(_curves(ev, method, dataset, sim, gt))
-                rows.append(make_row(method=method, dataset=dataset, simulator=sim, ground_truth=gt,
-                                     metrics=ev.metrics, runtime_s=runtime, cpu_time_s=runtime * 1.8,
-                                     peak_memory_mb=float(rng.uniform(100, 4000)), seed=seed, preset="ci",
-                                     parameters={"seed": seed}, package_versions={"numpy": np.__version__},
-                                     n_edges_predicted=len(pred), n_cells=n_cells, n_genes=n_tfs + n_targets,
-                                     config_hash="synthetic", run_id=Path(path).name))
+                                         metrics=ev.metrics, runtime_s=runtime, cpu_time_s=runtime * 1.8,
+                                         peak_memory_mb=float(rng.uniform(100, 4000)), seed=seed, preset="ci",
+                                         parameters={"seed": seed}, package_versions={"numpy": np.__version__},
+                                         n_edges_predicted=len(pred), n_cells=n_cells, n_genes=n_tfs + n_targets,
+                                         config_hash="synthetic", run_id=Path(path).name, replicate=rep))
     rd.add_rows(rows)
     rd.add_curves(pd.concat(curves, ignore_index=True))
+    verdicts = compute_verdicts(preds, {"pos-control": pos, "neg-control": neg}, candidate_regulators=regs,
+                                candidate_targets=tgts, settings=VerdictSettings(n_boot=n_boot, seed=seed),
+                                baselines=["random"] if baseline else [], imposing={"groundgan": "pos-control"})
 
     genes = tfs + targets
+    realism_auroc: dict[str, float] = {}
     if realism:
         lam = rng.gamma(1.0, 1.0, size=len(genes))
         def cells(n, shift):  # noqa: E306
@@ -110,6 +128,7 @@ def make_synthetic_run(path: str | os.PathLike, *, n_methods: int = 4, n_tfs: in
                                 "label": ["real"] * n_cells + ["simulated"] * n_cells})
             res = rl.RealismResult(met, ctl, n_cells, n_cells, {"seed": seed, "embedding": "pca (synthetic)"}, emb)
             rd.add_realism(res, dataset=dataset, simulator=sim, embedding="pca")
+            realism_auroc[sim] = met["rf_auroc"]
 
         # Knockouts: targets of a knocked-out TF shift in most cells; other genes stay identical.
         base = ad.AnnData(cells(n_cells, 0.0))
@@ -124,6 +143,11 @@ def make_synthetic_run(path: str | os.PathLike, *, n_methods: int = 4, n_tfs: in
             ko_by_tf[tf] = k
         rd.add_knockout(ko.knockout_study(base, ko_by_tf, pos), dataset=dataset, simulator="groundgan")
 
+    from bench.scoring.verdicts import qc_gates, with_qc
+
+    verdicts = with_qc(verdicts, qc_gates(verdicts.summary, verdicts.settings, imposing={"groundgan": "pos-control"},
+                                          realism_auroc=realism_auroc))
+    rd.write_verdicts(verdicts, dataset=dataset)
     rd.write_config(f'# synthetic run\n[run]\ndataset = "{dataset}"\nseed = {seed}\npreset = "ci"\n')
     rd.write_manifest({"run_id": Path(path).name, "created": "2026-11-24T00:00:00+00:00", "dataset": dataset,
                        "seed": seed, "preset": "ci", "command": "reports.synthetic.make_synthetic_run",

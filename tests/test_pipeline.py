@@ -44,9 +44,10 @@ def test_smoke_run_outputs(smoke_run):
               "realism.json", "knockout.parquet"):
         assert (out / f).exists(), f
     lb = pd.read_parquet(out / "leaderboard.parquet")
-    assert len(lb) == len(all_methods()) * 3 * 2  # every registered method x sources x controls
+    assert len(lb) == len(all_methods()) * 3 * 2 * 2  # every registered method x sources x controls x replicates
     assert set(lb["simulator"]) == {"groundgan", "real", "scgan"}
     assert set(lb["ground_truth"]) == {"pos-control", "neg-control"}
+    assert set(lb["replicate"]) == {0, 1}
     assert set(lb["status"]) <= {"ok", "failed", "timeout"}
     failed = lb[lb["status"] != "ok"]
     assert failed.empty, f"methods failed in the smoke run: {failed[['method', 'simulator', 'error']].to_dict('records')}"
@@ -56,8 +57,38 @@ def test_smoke_run_outputs(smoke_run):
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["stage_seconds"]) == set(STAGES)
     assert manifest["paper_comparison"]["claims"]
+    assert all(c["verdict"] in ("holds", "fails", "inconclusive") for c in manifest["paper_comparison"]["claims"])
+    assert manifest["replicates"]["n_replicates"] == 2 and manifest["verdicts"]["n_boot"] == 1000
     html = (out / "report.html").read_text()
     assert "<table" in html and "http://" not in html.replace("http://www.w3.org", "")
+    assert 'id="verdict"' in html and 'id="ranks-groundgan"' in html
+
+
+def test_smoke_run_replicates_and_verdicts(smoke_run):
+    """Replicates are different data (fresh cells, real subsamples); CIs, baselines and gates are all there."""
+    import anndata as ad
+    import numpy as np
+
+    out, *_ = smoke_run
+    a, b = (ad.read_h5ad(out / "simulate" / f) for f in ("groundgan.h5ad", "groundgan-rep1.h5ad"))
+    assert a.shape == b.shape and not np.array_equal(np.asarray(a.X), np.asarray(b.X))
+    real = [pd.read_csv(out / "pseudotime" / f)["cell"] for f in ("real.csv", "real-rep1.csv")]
+    assert len(real[0]) == len(real[1]) == 300 and set(real[0]) != set(real[1])  # seeded subsamples
+    s = pd.read_parquet(out / "summary.parquet")
+    assert len(s) == len(all_methods()) * 3 * 2 and set(s["n_replicates"]) == {2}
+    ok = s[s["auprc_ratio"].notna()]
+    assert ((ok["auprc_ratio_ci_low"] <= ok["auprc_ratio"] + 1e-9)
+            & (ok["auprc_ratio"] <= ok["auprc_ratio_ci_high"] + 1e-9)).all()
+    assert set(s.loc[s["baseline"], "method"]) == {"random", "pearson"} and ok["tied_group"].notna().all()
+    pw = pd.read_parquet(out / "pairwise.parquet")
+    assert pw["p_a_beats_b"].between(0, 1).all() and set(pw["simulator"]) == {"groundgan", "real", "scgan"}
+    qc = pd.read_parquet(out / "qc.parquet")
+    assert {"uninformative", "unrealistic", "not-imposed"} <= set(qc["gate"])
+    assert set(qc.loc[qc["gate"] == "not-imposed", "simulator"]) == {"groundgan"}
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    assert lb["qc"].notna().all()
+    st = pd.read_parquet(out / "stability.parquet")
+    assert st["spearman_median"].notna().any() and (st["n_pairs"] <= 1).all()
 
 
 @pytest.mark.slow
@@ -65,6 +96,7 @@ def test_smoke_run_outputs(smoke_run):
 def test_rerun_is_cached_and_identical(smoke_run):
     out, _, first, _ = smoke_run
     before = pd.read_parquet(out / "leaderboard.parquet")
+    verdicts_before = [pd.read_parquet(out / f) for f in ("summary.parquet", "pairwise.parquet")]
     assert main(["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet"]) == 0
     manifest = json.loads((out / "manifest.json").read_text())
     assert all(manifest["stage_cached"][s] for s in STAGES)
@@ -72,10 +104,12 @@ def test_rerun_is_cached_and_identical(smoke_run):
     assert main(["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet",
                  "--force", "score"]) == 0
     after = pd.read_parquet(out / "leaderboard.parquet")
-    cols = ["method", "simulator", "ground_truth", "auprc", "auroc", "epr", "precision_at_k"]
-    key = ["method", "simulator", "ground_truth"]
+    cols = ["method", "simulator", "ground_truth", "replicate", "auprc", "auroc", "epr", "precision_at_k", "qc"]
+    key = ["method", "simulator", "ground_truth", "replicate"]
     pd.testing.assert_frame_equal(before[cols].sort_values(key).reset_index(drop=True),
                                   after[cols].sort_values(key).reset_index(drop=True))
+    for f, b in zip(("summary.parquet", "pairwise.parquet"), verdicts_before):  # same seed: identical CIs and P
+        pd.testing.assert_frame_equal(pd.read_parquet(out / f), b)
 
 
 @pytest.mark.slow
@@ -115,6 +149,7 @@ def test_config_toml_round_trip(tmp_path):
     (["--preset", "huge"], "unknown preset"),
     (["--config", "/nonexistent/c.toml"], "config file not found"),
     (["--force", "everything"], "unknown stage"),
+    (["--replicates", "0"], "n_replicates must be at least 1"),
 ])
 def test_bad_input(args, msg, tmp_path, capsys):
     out = tmp_path / "run"

@@ -59,6 +59,21 @@ def test_report_has_every_section(report):
     assert "in this run directory" not in html  # every part present, so no section is omitted
 
 
+def test_report_verdict_section_comes_first(report, run_dir):
+    html = report.read_text()
+    assert html.index('id="verdict"') < html.index('id="leaderboard"')
+    for src in ("real", "groundgan", "scgan"):
+        assert f'id="ranks-{src}"' in html and f'alt="{src} forest plot"' in html
+    assert 'id="qc-table"' in html and 'id="stability-table"' in html and "methods x data sources" in html
+    assert "QC gates fired" in html and "unrealistic" in html  # the synthetic scgan is easy to tell from real
+    tables = RunDir(run_dir).read_verdicts()
+    s = tables["summary"]
+    assert {"auprc_ratio_ci_low", "auprc_ratio_ci_high", "tied_group", "qc", "baseline"} <= set(s.columns)
+    assert set(s.loc[s["baseline"], "method"]) == {"random"}
+    board = RunDir(run_dir).read_leaderboard()
+    assert set(board["replicate"].dropna()) == {0, 1} and board["qc"].notna().any()
+
+
 def test_report_escapes_user_strings(report):
     html = report.read_text()
     assert_safe(html)
@@ -143,8 +158,10 @@ def test_paper_comparison_section(tmp_path, run_dir):
     rd.update_manifest(paper_comparison={
         "paper": "PIDC > GENIE3 <b>", "order": ["genie3"],
         "per_method": {"genie3": {"pos_auprc_ratio": 3.1, "neg_auprc_ratio": 1.2, "pos_over_neg": 2.58}},
-        "claims": [{"claim": "pidc > genie3", "holds": True}, {"claim": XSS, "holds": False}]})
+        "claims": [{"claim": "pidc > genie3", "holds": True}, {"claim": XSS, "holds": False},
+                   {"claim": "genie3 > grnboost2", "verdict": "inconclusive", "evidence": "CIs overlap"}]})
     html = build_report(run).read_text()
+    assert "inconclusive" in html and "CIs overlap" in html and ">holds<" in html and ">fails<" in html
     assert 'id="paper"' in html and 'id="paper-claims"' in html and "2.580" in html
     assert "PIDC &gt; GENIE3 &lt;b&gt;" in html
     assert_safe(html)

@@ -206,6 +206,11 @@ def test_report_in_chromium(browser, tmp_path):
     expected = browser.evaluate(session, "JSON.parse(%s).sort((a, b) => a.localeCompare(b))"
                                 % json.dumps(json.dumps(by_method["values"])))
     assert by_method["sort"] == "ascending" and by_method["values"] == expected
+    # the verdict section: first, its tied-rank tables sort, its QC table is there
+    assert browser.evaluate(session, "document.querySelector('main section').id") == "verdict"
+    ranks = click(browser, session, "ranks-groundgan", "ratio pos")
+    assert ranks["sort"] == "descending" and _numbers_sorted(ranks["values"], descending=True)
+    assert browser.evaluate(session, "document.getElementById('qc-table').tBodies[0].rows.length") > 0
     # every embedded figure decoded
     assert browser.evaluate(session, "Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
     assert browser.problems() == []

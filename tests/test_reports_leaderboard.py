@@ -44,7 +44,7 @@ def test_roundtrip_keeps_values_and_dtypes(tmp_path):
     assert str(back["n_true"].dtype) == "Int64" and back["n_true"].iloc[0] == 10
     assert back["status"].tolist() == ["ok", "failed"]
     assert len(back["stderr_tail"].iloc[1]) == lb.STDERR_TAIL_CHARS
-    assert pq.read_schema(path).metadata[b"grn_bench_leaderboard_schema"] == b"1"
+    assert pq.read_schema(path).metadata[b"grn_bench_leaderboard_schema"] == str(lb.LEADERBOARD_SCHEMA_VERSION).encode()
     assert [p.name for p in tmp_path.iterdir()] == ["lb.parquet"]  # no temporary files left
 
 
@@ -76,6 +76,7 @@ def test_older_file_with_missing_columns_is_upgraded(tmp_path):
     old.to_parquet(tmp_path / "old.parquet")
     back = lb.read_leaderboard(tmp_path / "old.parquet")
     assert list(back.columns) == lb.LEADERBOARD_COLUMNS and back["auprc"].iloc[0] == 0.1
+    assert back["replicate"].isna().all() and back["qc"].isna().all()  # v1 files: no replicates, no gates
 
 
 def test_rundir_add_scores_merges_and_replaces(tmp_path):

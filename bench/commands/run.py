@@ -25,6 +25,8 @@ def register(app: typer.Typer) -> None:
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786"),
         out: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/<dataset>-<preset>-seed<N>)"),
         seed: Optional[int] = typer.Option(None, "--seed", help="seed of everything (default 0)"),
+        replicates: Optional[int] = typer.Option(None, "--replicates", help="replicate datasets per data source "
+                                                 "(fresh simulated cells, real subsamples); default preset 3"),
         config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys as these flags"),
         force: list[str] = typer.Option([], "--force", help="recompute a stage and what depends on it (repeatable): "
                                         "data, grn, groundgan, scgan, simulate, pseudotime, infer, score, report, all"),
@@ -64,7 +66,7 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
                           out=str(out) if out else None, seed=seed, layer=layer, make_unique=make_unique,
-                          n_workers=n_workers)
+                          n_workers=n_workers, n_replicates=replicates)
         cfg.method_params = merge_params(cfg.method_params, parse_param_overrides(param))
         cfg.resolved()  # bad input ends here, before anything is written
         if plan:

@@ -14,7 +14,7 @@ import pandas as pd
 from bench import io as bio
 from bench.config import RunConfig
 from bench.pipeline.context import RunContext, stable_hash
-from bench.pipeline.sources import Source, run_sources, source_cells
+from bench.pipeline.sources import Source, generation_seed, run_sources, source_cells
 from bench.settings import settings
 from methods.base import Method
 from methods.jobs import Job, make_jobs
@@ -62,7 +62,8 @@ def source_jobs(ctx: RunContext, d: Path, source: Source, key: str) -> list[Job]
     if any(m.info.pseudotime != "none" for m in pending):
         pt = pd.read_csv(ctx.stage_dir("pseudotime") / f"{source.name}.csv")["pseudotime"].to_numpy(float)
     tfs = [t for t in ctx.tfs if t in set(cells.var_names)] if cfg.give_tfs else None
-    return make_jobs(cells, pending, pseudotime=pt, tfs=tfs, seed=cfg.seed, params=cfg.method_params,
+    return make_jobs(cells, pending, pseudotime=pt, tfs=tfs, seed=generation_seed(ctx, source),
+                     params=cfg.method_params,
                      preset={m.name: method_preset(cfg, m) for m in pending}, input_transform=ctx.input_transform,
                      group=source.name)
 

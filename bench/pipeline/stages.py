@@ -23,7 +23,7 @@ from bench.edges import write_edges
 from bench.pipeline.context import RunContext, stable_hash
 from bench.placement import run_training
 from bench.pipeline.infer import method_preset, run_infer_stage
-from bench.pipeline.sources import load_model, run_sources, source_cells, sources_to_simulate
+from bench.pipeline.sources import load_model, replicate_plan, run_sources, source_cells, sources_to_simulate
 from bench.scoring.run import score_run
 from datasets import dataset_tfs, get_split, prepare_dataset
 from datasets.loaders import source_fingerprint  # the content of the input file is in the data stage's key
@@ -168,13 +168,14 @@ def run_pseudotime(ctx: RunContext, d: Path) -> dict:
 
 # -- score and report ---------------------------------------------------------------------------------------
 def run_score(ctx: RunContext, d: Path) -> dict:
-    result = score_run(ctx.rundir, cfg=ctx.cfg, sources=[s.name for s in run_sources(ctx.cfg)], methods=ctx.methods,
+    result = score_run(ctx.rundir, cfg=ctx.cfg, sources=run_sources(ctx.cfg), methods=ctx.methods,
                        pos=ctx.pos, neg=ctx.neg, test=ctx.splits["test"],
                        preset_of=lambda m: method_preset(ctx.cfg, m), say=ctx.progress.say,
                        load_groundgan=lambda: GRouNdGAN.load(ctx.stage_dir("groundgan") / "model",
                                                              device=ctx.cfg.device))
     ctx.write_manifest(paper_comparison=result["paper_comparison"], realism=result.pop("realism"),
-                       knockout=result["knockout"], data=ctx.info.get("data", {}))
+                       knockout=result["knockout"], data=ctx.info.get("data", {}),
+                       replicates=replicate_plan(ctx.cfg), verdicts=result["verdicts"])
     return result
 
 
@@ -198,12 +199,13 @@ STAGES_TABLE: list[Stage] = [
     Stage("simulate", run_simulate, ("groundgan", "scgan"), lambda c: (_simulated(c), c.cfg.n_cells, c.cfg.seed),
           load=load_simulate),
     Stage("pseudotime", run_pseudotime, ("simulate", "data"),
-          lambda c: (c.cfg.seed, needs_pseudotime(c), c.cfg.sources, c.cfg.real_cells)),
+          lambda c: (c.cfg.seed, needs_pseudotime(c), c.cfg.sources, c.cfg.real_cells, c.cfg.n_replicates,
+                     c.cfg.real_fraction)),
     Stage("infer", run_infer_stage, ("simulate", "pseudotime"),
           lambda c: (c.cfg.methods, c.cfg.method_preset, c.cfg.method_params, c.cfg.give_tfs, c.cfg.executor,
                      c.cfg.seed, c.input_transform)),
     Stage("score", run_score, ("infer",),
           lambda c: (c.cfg.k_max, c.cfg.knockout_tfs, c.cfg.knockout_cells, c.cfg.seed, c.cfg.realism_rf_trees,
-                     c.cfg.realism_max_cells, 3)),
+                     c.cfg.realism_max_cells, c.cfg.n_boot, c.cfg.rf_auroc_max, 4)),
     Stage("report", run_report, ("score",), lambda c: (code_version(),)),
 ]
