@@ -44,6 +44,7 @@ class RunConfig:
     # data and GRN
     n_genes: int | None = None
     k: int = 10
+    reference_method: str = "grnboost2"  # whose TF ranking defines the controls: grnboost2 | pidc | pearson
     # simulator
     simulator_preset: str | None = None
     simulator_overrides: dict[str, Any] = field(default_factory=dict)
@@ -80,6 +81,11 @@ class RunConfig:
         bad = sorted(set(c.sources) - set(SOURCES))
         if bad:
             raise BenchError(f"unknown source(s): {', '.join(bad)}.", f"Choose from {', '.join(SOURCES)}.")
+        from datasets.networks import REFERENCE_METHODS
+
+        if c.reference_method not in REFERENCE_METHODS:
+            raise BenchError(f"unknown reference method {c.reference_method!r}.",
+                             f"Choose one of {', '.join(REFERENCE_METHODS)}.")
         if c.executor not in ("native", "docker"):
             raise BenchError(f"unknown executor {c.executor!r}.", "Use native or docker.")
         if c.device not in ("auto", "cpu", "cuda"):

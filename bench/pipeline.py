@@ -215,14 +215,16 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
                      f"train {train.n_obs}, validation {val.n_obs}, test {test.n_obs}")
 
     # 2. grn ----------------------------------------------------------------------------------------
-    k_grn = _hash("grn", k_data, cfg.k, cfg.seed, cfg.grn_params)
+    k_grn = _hash("grn", k_data, cfg.k, cfg.seed, cfg.grn_params, cfg.reference_method)
 
     def do_grn(d: Path) -> dict:
         from bench.edges import write_edges
 
-        ref = reference_grn(train, tfs, seed=cfg.seed, **(cfg.grn_params or {}))
+        # grn_params tune GRNBoost2 only; the other reference methods have no parameters
+        params = (cfg.grn_params or {}) if cfg.reference_method == "grnboost2" else {}
+        ref = reference_grn(train, tfs, method=cfg.reference_method, seed=cfg.seed, **params)
         write_edges(d / "reference.parquet", ref)
-        info = {"reference_edges": int(len(ref))}
+        info = {"reference_method": cfg.reference_method, "reference_edges": int(len(ref))}
         for strat in ("pos-control", "neg-control"):
             g = build_grn(ref, strat, k=cfg.k, seed=cfg.seed)
             write_edges(d / f"{strat}.parquet", g)
