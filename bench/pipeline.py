@@ -325,7 +325,7 @@ def run_pipeline(cfg: RunConfig, out: str | Path | None = None, force: list[str]
 
     # 7. infer --------------------------------------------------------------------------------------
     k_inf = _hash("infer", k_pt, cfg.methods, cfg.method_preset, cfg.method_params, cfg.give_tfs, cfg.executor,
-                  cfg.seed)
+                  cfg.seed, cfg.protocol_deviations)
 
     def do_infer(d: Path) -> dict:
         from concurrent.futures import ThreadPoolExecutor
@@ -401,6 +401,10 @@ METHOD_PRESET_CHOICES = {"smoke": ["smoke", "test", "fast"], "fast": ["fast"], "
 
 def method_preset(cfg: RunConfig, method) -> str | None:
     """The preset of ``method`` used under the run's ``method_preset`` (recorded with every result)."""
+    from bench.protocol import deviation_preset
+
+    if deviation_preset(cfg, method.name):
+        return deviation_preset(cfg, method.name)
     if not cfg.method_preset:
         return None
     for name in METHOD_PRESET_CHOICES.get(cfg.method_preset, [cfg.method_preset]):
@@ -472,7 +476,8 @@ def _score(run: Run, cfg: RunConfig, pos, neg, test, tfs, methods, data_info) ->
                           runtime_s=rec.get("wall_s"), cpu_time_s=rec.get("cpu_s"),
                           peak_memory_mb=rec.get("peak_rss_mb"), preset=rec.get("preset") or method_preset(cfg, m),
                           parameters=rec.get("params"), config_hash=cfg.hash(), package_versions=versions,
-                          run_id=run.out.name, n_genes=len(set(pos.regulator) | set(pos.target)))
+                          run_id=run.out.name, n_genes=len(set(pos.regulator) | set(pos.target)),
+                          protocol=cfg.protocol)
             for gt_name, truth in (("pos-control", pos), ("neg-control", neg)):
                 if status == "ok" and (mdir / "edges.parquet").exists():
                     pred = pd.read_parquet(mdir / "edges.parquet")

@@ -58,6 +58,7 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "n_genes": "Int64",
     "seed": "Int64",
     "preset": "string",
+    "protocol": "string",           # paper | fast (bench.protocol): TF list given or not, which presets
     "parameters": "string",         # JSON object of the method's parameters
     "config_hash": "string",
     "package_versions": "string",   # JSON object {package: version}

@@ -6,11 +6,13 @@ import json
 import shutil
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from bench.cli import main
 from bench.config import ALL_METHODS, PRESETS, RunConfig, load_config, to_toml
+from bench.edges import make_edges
 from bench.errors import BenchError
 from bench.pipeline import STAGES, downstream
 
@@ -83,6 +85,39 @@ def test_resume_recomputes_only_what_is_missing(smoke_run):
     assert main(["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet"]) == 0
     assert other.stat().st_mtime == mtime  # finished methods were not re-run
     pd.testing.assert_frame_equal(pd.read_parquet(victim / "edges.parquet"), edges_before)  # seeded
+
+
+def _spy_infer(adata, *, pseudotime=None, tfs=None, seed=0):
+    """Fails when handed a TF list, so that its record says what the method function was called with."""
+    if tfs is not None:
+        raise RuntimeError(f"called with a TF list of {len(tfs)} genes")
+    X = np.asarray(adata.X, dtype=float)
+    C = np.nan_to_num(np.corrcoef(X.T))
+    g = list(map(str, adata.var_names))
+    return make_edges(*zip(*[(g[i], g[j], abs(C[i, j])) for i in range(len(g)) for j in range(len(g)) if i != j]))
+
+
+def test_paper_protocol_gives_no_method_a_tf_list(smoke_run, tmp_path, monkeypatch):
+    from methods import base
+
+    base.all_methods()
+    spy = base.Method(base.MethodInfo("TfSpy", "fails when given a TF list", "none", "none", accepts_tfs=True),
+                      _spy_infer)
+    monkeypatch.setitem(base._registry, "tfspy", spy)
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run[0], out)  # data, GRNs and simulators are reused from the smoke run
+    args = ["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet",
+            "--methods", "tfspy", "--sources", "real,groundgan"]
+    assert main([*args, "--protocol", "paper"]) == 0
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    assert len(lb) == 4 and (lb["status"] == "ok").all() and set(lb["protocol"]) == {"paper"}
+    for src in ("real", "groundgan"):
+        assert json.loads((out / "infer" / src / "TfSpy" / "record.json").read_text())["used_tfs"] is False
+    # the fast protocol hands it the TF list
+    assert main([*args, "--protocol", "fast"]) == 0
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    assert (lb["status"] == "failed").all() and lb["error"].str.contains("called with a TF list").all()
+    assert set(lb["protocol"]) == {"fast"}
 
 
 def test_force_marks_downstream():

@@ -24,6 +24,11 @@ def register(app: typer.Typer) -> None:
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786"),
         out: Optional[Path] = typer.Option(None, "--out", help="run directory (default runs/<dataset>-<preset>-seed<N>)"),
         seed: Optional[int] = typer.Option(None, "--seed", help="seed of everything (default 0)"),
+        protocol: Optional[str] = typer.Option(None, "--protocol", help="paper (no TF list, BEELINE's parameters; "
+                                               "the default) | fast (fast presets, TF list given)"),
+        reference_method: Optional[str] = typer.Option(None, "--reference-method",
+                                                       help="whose TF ranking defines the control GRNs: grnboost2 "
+                                                            "(default) | pidc | pearson"),
         config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys as these flags"),
         force: list[str] = typer.Option([], "--force", help="recompute a stage and what depends on it (repeatable): "
                                         "data, grn, groundgan, scgan, simulate, pseudotime, infer, score, report, all"),
@@ -41,11 +46,13 @@ def register(app: typer.Typer) -> None:
           bench run --dataset bonemarrow --preset smoke --out runs/smoke
           bench run --dataset bonemarrow --methods pidc,genie3 --force infer
           bench run --config my_run.toml --seed 1
+          bench run --dataset bonemarrow --protocol fast --reference-method pidc
         """
         from bench.config import load_config
         from bench.pipeline import run_pipeline
 
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
-                          out=str(out) if out else None, seed=seed)
+                          out=str(out) if out else None, seed=seed, protocol=protocol,
+                          reference_method=reference_method)
         run_pipeline(cfg, force=force, quiet=quiet)
