@@ -116,14 +116,14 @@ def main(argv=None) -> int:
                            memory_limit=None if args.memory_limit is None else args.memory_limit * 2**30)
         r = run.record
         if subset:
-            r["params"]["targets"] = f"first {args.tree_targets} of {adata.n_vars} genes"
+            r.parameters["targets"] = f"first {args.tree_targets} of {adata.n_vars} genes"
             if run.ok:
-                est = f"{r['wall_s'] * adata.n_vars / args.tree_targets:.0f}"
-        records.append(r)
-        print(f"{m.name:<12}{preset or 'default':<10}{r['status']:<9}{r['wall_s'] or 0:>10.1f}{r['cpu_s'] or 0:>10.1f}"
-              f"{r['peak_rss_mb'] or 0:>10.0f}{r['n_edges']:>10}{est:>12}", flush=True)
+                est = f"{r.runtime_s * adata.n_vars / args.tree_targets:.0f}"
+        records.append(r.as_dict())
+        print(f"{m.name:<12}{preset or 'default':<10}{r.status:<9}{r.runtime_s or 0:>10.1f}{r.cpu_time_s or 0:>10.1f}"
+              f"{r.peak_memory_mb or 0:>10.0f}{r.n_edges_predicted:>10}{est:>12}", flush=True)
         if not run.ok:
-            print(f"#   {m.name}: {r['error']}", flush=True)
+            print(f"#   {m.name}: {r.error}", flush=True)
     if args.json:
         from bench import io as bio
 

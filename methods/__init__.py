@@ -13,8 +13,12 @@ A method is ``infer(adata, *, pseudotime=None, tfs=None, seed=0, **params) -> ed
 
 from methods.base import Method, MethodInfo, all_methods, get_method, load_method_file, register
 from methods.contract import check_method, make_tiny_dataset
-from methods.execution import MethodRun, records_table, resolve_pseudotime, run_isolated, run_methods, save_runs
+from methods.isolation import run_isolated
+from methods.jobs import Job, make_jobs
+from methods.pseudotime_input import resolve_pseudotime
+from methods.record import MethodRun, RunRecord
+from methods.runner import records_table, run_jobs, run_methods, save_runs
 
-__all__ = ["Method", "MethodInfo", "MethodRun", "all_methods", "check_method", "get_method", "load_method_file",
+__all__ = ["Job", "Method", "MethodInfo", "MethodRun", "RunRecord", "make_jobs", "run_jobs", "all_methods", "check_method", "get_method", "load_method_file",
            "make_tiny_dataset", "records_table", "register", "resolve_pseudotime", "run_isolated", "run_methods",
            "save_runs"]

@@ -4,7 +4,8 @@ A method is a function plus a metadata record::
 
     def infer(adata, *, pseudotime=None, tfs=None, seed=0, **params) -> pandas.DataFrame  # edge schema
 
-``adata`` is cells x genes (``var_names`` = gene symbols, ``X`` = the expression the benchmark hands out);
+``adata`` is cells x genes (``var_names`` = gene symbols, ``X`` = log1p of the library-size-normalised expression:
+the one input rule of :mod:`methods.inputs`, applied by every command);
 ``pseudotime`` is a 1-D array aligned with the cells (given when ``info.pseudotime != "none"``); ``tfs`` is a
 list of candidate regulators (given only when ``info.accepts_tfs`` and the caller asks for it). The return value
 is a ranked edge table (:mod:`bench.edges`).

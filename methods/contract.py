@@ -26,6 +26,7 @@ import pandas as pd
 
 from bench.edges import EDGE_COLUMNS
 from methods.base import Method
+from methods.jobs import make_jobs
 
 TEST_PRESET = "test"
 
@@ -89,13 +90,11 @@ def contract_preset(method: Method, preset: str | None = TEST_PRESET) -> str | N
 
 
 def call_method(method: Method, adata, *, tfs=None, seed: int = 0, preset: str | None = TEST_PRESET, **params):
-    """Call ``method.infer`` the way the execution layer does (pseudotime and TFs only when relevant)."""
-    kwargs = method.params(contract_preset(method, preset), **params)
-    if method.info.pseudotime != "none":
-        kwargs["pseudotime"] = np.asarray(adata.obs["pseudotime"], dtype=float)
-    if tfs is not None and method.info.accepts_tfs:
-        kwargs["tfs"] = list(tfs)
-    return method.infer(adata, seed=seed, **kwargs)
+    """Call ``method.infer`` in this process on the job every runner builds (:func:`methods.jobs.make_jobs`: the
+    input rule, the pseudotime from ``obs['pseudotime']`` and the TFs only when the method takes them)."""
+    [job] = make_jobs(adata, [method], tfs=tfs, seed=seed, params=params or None,
+                      preset=contract_preset(method, preset))
+    return job.call()
 
 
 def validate_edges(edges, genes) -> list[str]:

@@ -60,6 +60,7 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "preset": "string",
     "protocol": "string",           # paper | fast (bench.protocol): TF list given or not, which presets
     "parameters": "string",         # JSON object of the method's parameters
+    "input_transform": "string",    # what the method got: log1p of the normalised expression (methods.inputs)
     "config_hash": "string",
     "package_versions": "string",   # JSON object {package: version}
     "error": "string",              # one-line reason when status != ok

@@ -7,20 +7,19 @@ It uses the ``cc_*`` keys of a GRouNdGAN preset (same networks, schedule and nam
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from bench import io as bio
 from bench.errors import BenchError
 from simulators import base
 from simulators.groundgan.counts import CountSampler, training_depths
-from simulators.groundgan.model import WGANStage1, _prepare_validation
 from simulators.groundgan.presets import get_preset
+from simulators.groundgan.stage1 import WGANStage1, prepare_validation
 from simulators.groundgan.training import KnnMixing, config_hash, env_threads, remaining_deadline
+from simulators.persistence import depths_array, depths_tensor, read_saved, saved_preset, write_saved
 
 
 class ScGAN:
@@ -54,7 +53,7 @@ class ScGAN:
         X = base.dense_matrix(train_adata, "training data")
         self.genes = [str(g) for g in train_adata.var_names]
         L = base.library_size(X)
-        Xv = _prepare_validation(X, validation, self.genes, L, False, self.cfg, self.seed)
+        Xv = prepare_validation(X, validation, self.genes, L, False, self.cfg, self.seed)
         scorer = KnnMixing(Xv) if self.cfg["eval_every"] else None
         depths = (training_depths(train_adata, self.genes, X) if self.cfg["count_sampling"] == "poisson"
                   else None)
@@ -115,31 +114,18 @@ class ScGAN:
     def save(self, path) -> Path:
         if self.gen is None:
             raise BenchError("the simulator is not fitted.")
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        with bio.atomic_path(path / "model.pt", suffix=".pt") as tmp:
-            torch.save({"gen": self.gen.state_dict(),
-                        "depths": None if self.depths is None else torch.as_tensor(self.depths)}, tmp)
-        bio.write_json(path / "simulator.json", {"name": self.name, "cfg": self.cfg, "seed": self.seed,
-                                                 "genes": self.genes, "library_size": self.library_size,
-                                                 "info": self.info})
-        return path
+        meta = {"name": self.name, "cfg": self.cfg, "seed": self.seed, "genes": self.genes,
+                "library_size": self.library_size, "info": self.info}
+        return write_saved(path, meta, {"gen": self.gen.state_dict(), "depths": depths_tensor(self.depths)})
 
     @classmethod
     def load(cls, path, device="auto") -> "ScGAN":
-        path = Path(path)
-        if not (path / "simulator.json").exists():
-            raise BenchError(f"no saved scGAN model in {path}.")
-        meta = json.loads((path / "simulator.json").read_text())
-        if meta.get("name") != cls.name:
-            raise BenchError(f"{path} holds a {meta.get('name')!r} model, not {cls.name!r}.")
-        cfg = dict(meta["cfg"]); cfg.pop("preset", None)
-        model = cls(preset={"preset": "paper", **cfg}, seed=meta["seed"], device=device)
+        """A model written by :meth:`save`, rebuilt from its recorded constructor arguments."""
+        meta, st = read_saved(path, cls.name)
+        model = cls(preset=saved_preset(meta["cfg"]), seed=meta["seed"], device=device)
         model.cfg = meta["cfg"]
         model.genes = meta["genes"]
-        st = torch.load(path / "model.pt", map_location="cpu", weights_only=True)
-        depths = st.get("depths")
-        model._build(len(model.genes), meta["library_size"], None if depths is None else depths.numpy())
+        model._build(len(model.genes), meta["library_size"], depths_array(st.get("depths")))
         model.gen = model.stage.gen
         model.gen.load_state_dict({k: v.to(model.device) for k, v in st["gen"].items()})
         model.gen.eval()

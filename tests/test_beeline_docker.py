@@ -222,7 +222,7 @@ def test_each_algorithm_inputs_command_and_parsing(name, tiny):
     assert kw["user"] and not kw["user"].startswith("0:") and kw["user"] != "root"
     assert len(kw["volumes"]) == 1 and list(kw["volumes"].values())[0]["bind"] == ALGORITHMS[name].mount
     assert c.removed
-    assert run.record["peak_rss_mb"] == 42.0 and run.record["cpu_s"] == 2.5
+    assert run.record.peak_memory_mb == 42.0 and run.record.cpu_time_s == 2.5
     assert not Path(list(kw["volumes"])[0]).exists(), "the temporary run folder is removed"
 
 
@@ -248,10 +248,10 @@ def test_params_reach_the_command_under_beeline_names(tiny):
     client.lineages = [pd.Series(tiny.obs["pseudotime"].to_numpy(), index=list(tiny.obs_names))]
     run = run_docker("scode", tiny, pseudotime=tiny.obs["pseudotime"].to_numpy(), client=client,
                      params={"n_iter": 100, "n_rep": 2, "optimizer": "fixed-d481cd8"}, poll_interval=0.001)
-    assert run.record["params"] == {"z": 10, "nIter": 100, "nRep": 2}
+    assert run.record.parameters == {"z": 10, "nIter": 100, "nRep": 2}
     assert run.record["command"].endswith(f"{tiny.n_vars} 10 {tiny.n_obs} 100 2")
     run = run_docker("genie3", tiny, client=client, params={"n_estimators": 100}, poll_interval=0.001)
-    assert run.record["params"] == {}  # BEELINE's arboreto script takes no parameters
+    assert run.record.parameters == {}  # BEELINE's arboreto script takes no parameters
 
 
 def test_failing_container_is_failed_with_its_log(tiny):
@@ -354,7 +354,7 @@ def test_real_docker_failure_and_timeout(real_docker, tiny):
     assert "failing on purpose" in failed.record["stderr_tail"]
     hung = run_docker("ppcor", tiny, images={"ppcor": TOY_IMAGE}, environment={"TOY_MODE": "hang"}, timeout=3,
                       client=real_docker)
-    assert hung.status == "timeout" and hung.record["wall_s"] < 30
+    assert hung.status == "timeout" and hung.record.runtime_s < 30
     bad_user = run_docker("ppcor", tiny, images={"ppcor": TOY_IMAGE}, user="nosuchuser", client=real_docker)
     assert bad_user.status == "failed" and "could not start the container" in bad_user.record["error"]
     left = real_docker.containers.list(all=True, filters={"label": "grn-bench.method"})

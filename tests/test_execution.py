@@ -13,8 +13,9 @@ from bench.edges import make_edges
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
 from methods.contract import make_tiny_dataset
-from methods.execution import (MethodRun, records_table, resolve_params, resolve_pseudotime, run_isolated,
-                               run_methods)
+from methods.execution import (MethodRun, RunRecord, records_table, resolve_params, resolve_pseudotime,
+                               run_isolated, run_methods)
+from methods.inputs import prepare_input
 
 
 # Module-level functions: the child process imports this module to unpickle them.
@@ -70,11 +71,12 @@ def test_ok_run_records_everything(tiny):
     run = run_isolated(CORR, tiny, preset="double", timeout=60, memory_limit=2 * 2**30)
     assert run.ok and isinstance(run, MethodRun)
     r = run.record
-    assert r["status"] == "ok" and r["error"] is None
-    assert r["params"] == {"scale": 2.0} and r["preset"] == "double"
-    assert r["wall_s"] > 0 and r["cpu_s"] > 0 and r["peak_rss_mb"] > 20  # a python with numpy/anndata loaded
-    assert r["n_edges"] == len(run.edges) == 15 * 14
-    pd.testing.assert_frame_equal(run.edges, _corr_infer(tiny, scale=2.0))  # same numbers as in-process
+    assert isinstance(r, RunRecord) and r.status == "ok" and r.error is None
+    assert r.parameters == {"scale": 2.0} and r.preset == "double" and r.input_transform == "log1p"
+    assert r.runtime_s > 0 and r.cpu_time_s > 0 and r.peak_memory_mb > 20  # a python with numpy/anndata loaded
+    assert r.n_edges_predicted == len(run.edges) == 15 * 14
+    # same numbers as in-process, on the one method input (log1p of the normalised expression)
+    pd.testing.assert_frame_equal(run.edges, _corr_infer(prepare_input(tiny), scale=2.0))
 
 
 def test_failure_is_a_record_with_the_error_and_stderr(tiny):
@@ -93,13 +95,13 @@ def test_timeout_kills_the_child(tiny):
     t0 = time.perf_counter()
     run = run_isolated(_m("Sleepy", _sleeping_infer), tiny, timeout=2)
     assert run.status == "timeout" and "timed out after 2 s" in run.record["error"]
-    assert time.perf_counter() - t0 < 30 and run.record["wall_s"] < 30
+    assert time.perf_counter() - t0 < 30 and run.record.runtime_s < 30
 
 
 def test_memory_limit_kills_the_child(tiny):
     run = run_isolated(_m("Hungry", _hungry_infer), tiny, timeout=120, memory_limit=500 * 2**20)
     assert run.status == "failed" and "memory limit" in run.record["error"]
-    assert run.record["peak_rss_mb"] > 500
+    assert run.record.peak_memory_mb > 500
 
 
 def test_unknown_preset_is_a_bench_error():
@@ -138,8 +140,8 @@ def test_run_methods_through_dask(tiny, tmp_path, capfd):
     assert out == "" and err == "", "run_methods must be quiet"
     assert [r.method for r in runs] == ["Corr", "Boom", "PT"]  # the order given
     assert [r.status for r in runs] == ["ok", "failed", "ok"]  # one failure does not stop the others
-    assert runs[0].record["preset"] == "double" and runs[0].record["seed"] == 3
-    pd.testing.assert_frame_equal(runs[0].edges, _corr_infer(tiny, scale=2.0))
+    assert runs[0].record.preset == "double" and runs[0].record.seed == 3
+    pd.testing.assert_frame_equal(runs[0].edges, _corr_infer(prepare_input(tiny), scale=2.0))
     assert runs[2].edges["weight"].iloc[0] == float(np.argsort(tiny.obs["pseudotime"].to_numpy())[0])
     assert (tmp_path / "out" / "Corr" / "edges.parquet").exists()
     assert (tmp_path / "out" / "Boom" / "record.json").exists()
@@ -163,13 +165,13 @@ def test_run_methods_on_a_running_scheduler(tiny):
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
         runs = run_methods(tiny, [CORR], scheduler=cluster.scheduler_address, timeout=60)
     assert runs[0].ok
-    pd.testing.assert_frame_equal(runs[0].edges, _corr_infer(tiny))
+    pd.testing.assert_frame_equal(runs[0].edges, _corr_infer(prepare_input(tiny)))
 
 
 def test_unreachable_scheduler_is_a_bench_error(tiny, monkeypatch):
-    import methods.execution as ex
+    import methods.dispatch as dispatch
 
-    monkeypatch.setattr(ex, "SCHEDULER_CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr(dispatch, "SCHEDULER_CONNECT_TIMEOUT", "1s")
     with pytest.raises(BenchError, match="cannot reach the Dask scheduler"):
         run_methods(tiny, [CORR], scheduler="tcp://127.0.0.1:1")
 
@@ -192,4 +194,4 @@ def test_killed_pool_workers_still_count_cpu_time(tiny):
     busy = run_isolated(_m("Busy", _busy_pool_infer), tiny, timeout=6)
     assert idle.status == busy.status == "timeout"
     # The spinning worker's CPU time counts although it was killed and never reaped.
-    assert busy.record["cpu_s"] > idle.record["cpu_s"] + 0.5
+    assert busy.record.cpu_time_s > idle.record.cpu_time_s + 0.5

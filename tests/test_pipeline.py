@@ -50,6 +50,7 @@ def test_smoke_run_outputs(smoke_run):
     assert (lb["status"] == "ok").sum() >= len(lb) - 6  # at most one method may fail in the smoke setting
     ok = lb[lb["status"] == "ok"]
     assert ok["auprc"].between(0, 1).all() and (ok["universe"] == "imposed").all()
+    assert (lb["input_transform"] == "log1p").all()
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["stage_seconds"]) == set(STAGES)
     assert manifest["paper_comparison"]["claims"]
@@ -156,3 +157,36 @@ def test_config_unknown_key(tmp_path):
     with pytest.raises(BenchError, match="unknown key"):
         load_config(p)
     assert RunConfig().preset == "default"
+
+
+def test_bench_infer_reproduces_the_runs_edges(smoke_run, tmp_path):
+    """`bench infer` on a run's simulated cells gives exactly the run's edges (one input rule, one runner)."""
+    out, *_ = smoke_run
+    from bench.pipeline.infer import method_preset
+    from methods.base import get_method
+
+    cfg = load_config(out / "config.toml")
+    names = ["pidc", "ppcor", "genie3", "scode"]  # a tree method, TF-list users and a pseudotime method
+    tfs = tmp_path / "tfs.txt"
+    tfs.write_text("\n".join(_run_tfs(out)))
+    presets = ",".join(f"{n}={method_preset(cfg, get_method(n))}" for n in names)
+    code = main(["infer", "--dataset", str(out / "simulate" / "groundgan.h5ad"), "--methods", ",".join(names),
+                 "--tfs", str(tfs), "--preset", presets, "--seed", str(cfg.seed),
+                 "--pseudotime", str(out / "pseudotime" / "groundgan.csv"), "--out", str(tmp_path / "infer")])
+    assert code == 0
+    for n in names:
+        name = get_method(n).name
+        record = json.loads((tmp_path / "infer" / name / "record.json").read_text())
+        assert record["input_transform"] == "log1p"
+        pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "infer" / name / "edges.parquet"),
+                                      pd.read_parquet(out / "infer" / "groundgan" / name / "edges.parquet"))
+
+
+def _run_tfs(out) -> list[str]:
+    """The TFs the run gave the methods: the dataset's TFs among the simulated genes."""
+    import anndata as ad
+
+    from datasets import dataset_tfs
+
+    genes = set(ad.read_h5ad(out / "simulate" / "groundgan.h5ad", backed="r").var_names)
+    return [t for t in dataset_tfs(ad.read_h5ad(out / "data" / "prepared.h5ad", backed="r")) if t in genes]

@@ -83,7 +83,7 @@ def test_entry_point_method_runs_in_a_child_process(installed_plugin):
 
     run = run_isolated(base.get_method("FakeCorr"), make_tiny_dataset(), preset="test", timeout=60)
     assert run.ok, run.record["error"]
-    assert run.record["params"] == {"power": 2.0}
+    assert run.record.parameters == {"power": 2.0}
 
 
 def test_bad_entry_point_is_a_clear_error(tmp_path, monkeypatch, fresh_registry):

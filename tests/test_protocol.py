@@ -29,7 +29,7 @@ def test_protocol_bad_input():
 
 
 def test_deviation_overrides_the_protocol_preset():
-    from bench.pipeline import method_preset
+    from bench.pipeline.infer import method_preset
     from methods.base import get_method
 
     cfg = RunConfig(preset="default").resolved()

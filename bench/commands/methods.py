@@ -165,11 +165,18 @@ def register(app: typer.Typer) -> None:
         scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, tcp://HOST:8786"),
         workers: Optional[int] = typer.Option(None, "--workers", help="local Dask workers = methods at once (default 1)"),
         image: Optional[list[str]] = typer.Option(None, "--image", help="docker image for a method: METHOD=IMAGE"),
+        input_transform: str = typer.Option(
+            "log1p", "--input-transform",
+            help="what methods get from X: log1p (of the library-size-normalised X, as bench run and the paper) "
+                 "or none (X as given, e.g. already log-transformed)"),
     ) -> None:
         """Infer GRNs: run methods on a dataset, each in its own process, through Dask.
 
+        Methods get log1p of X (X = library-size-normalised expression, as in bench run's simulated h5ad files),
+        exactly as in bench run, so the same cells, preset, TFs, pseudotime and seed give the same edges.
+
         Writes OUT/<method>/edges.parquet (regulator, target, weight, rank), OUT/<method>/record.json (status,
-        error, stderr tail, wall/CPU time, peak memory, parameters, preset) and OUT/runs.json. A failing
+        error, stderr tail, wall/CPU time, peak memory, parameters, preset, input transform) and OUT/runs.json. A failing
         method does not stop the others; the exit code is 1 if any failed.
 
         Examples:
@@ -208,14 +215,14 @@ def register(app: typer.Typer) -> None:
         images = _parse_images(image)
         runs = run_methods(adata, ms, pseudotime=pseudotime, tfs=_read_tfs(tfs, adata), seed=seed, executor=executor,
                            timeout=timeout, memory_limit=parse_size(memory_limit), scheduler=scheduler,
-                           n_workers=workers, out_dir=out, preset=preset_arg,
+                           n_workers=workers, out_dir=out, preset=preset_arg, input_transform=input_transform,
                            executor_options={"images": images} if images else None)
         table = records_table(runs)
         table["preset"] = table["preset"].fillna("default")
         typer.echo(table.drop(columns=["error"]).to_string(index=False))
         for r in runs:
             if not r.ok:
-                typer.echo(f"{r.method}: {r.status}: {r.record.get('error')}", err=True)
+                typer.echo(f"{r.method}: {r.status}: {r.record.error}", err=True)
         typer.echo(f"wrote {out}/")
         if any(not r.ok for r in runs):
             raise typer.Exit(1)

@@ -3,21 +3,18 @@
 One run = one temporary folder holding BEELINE's input files; the folder (and nothing else) is mounted into a
 container that runs BEELINE's command as a non-root user with no network. A timeout kills the container;
 a memory limit is the container's cgroup limit. The outputs are parsed into the edge schema and the run gets
-the same record as a native run (:class:`methods.execution.MethodRun`).
+the same record as a native run (:class:`methods.record.MethodRun`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import datetime as _dt
 import os
-import platform
 import shutil
 import tempfile
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,6 +22,7 @@ import pandas as pd
 from bench.edges import empty_edges, rank_edges
 from bench.errors import BenchError
 from methods.beeline.algorithms import beeline_params, get_algorithm
+from methods.record import MethodRun, RunRecord
 
 DEFAULT_USER_WHEN_ROOT = "65534:65534"  # nobody:nogroup
 STDERR_TAIL_CHARS = 4000
@@ -136,23 +134,16 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
     workdir
         Keep the run folder here (inputs, outputs, ``container.log``) instead of a temporary one.
     """
-    from methods.execution import MethodRun
-
     algo = get_algorithm(name)
     params = beeline_params(algo, params)
     c = docker_client(client)
     image = image_for(name, images)
     check_image(c, image)
     user = user or default_user()
-    record: dict[str, Any] = {
-        "method": algo.name, "executor": "docker", "image": image, "status": "failed", "error": None,
-        "stderr_tail": "", "wall_s": None, "cpu_s": None, "peak_rss_mb": None, "params": params, "preset": preset,
-        "seed": int(seed), "timeout_s": timeout,
-        "memory_limit_mb": None if memory_limit is None else round(memory_limit / 2**20, 1),
-        "n_cells": int(adata.n_obs), "n_genes": int(adata.n_vars), "n_edges": 0, "user": user,
-        "network": "none", "started_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "host": platform.node(),
-    }
+    record = RunRecord(method=algo.name, executor="docker", parameters=params, preset=preset, seed=int(seed),
+                       timeout_s=timeout, memory_limit_mb=None if memory_limit is None else round(memory_limit / 2**20, 1),
+                       n_cells=int(adata.n_obs), n_genes=int(adata.n_vars),
+                       details={"image": image, "user": user, "network": "none"})
     tmp = Path(tempfile.mkdtemp(prefix=f"bench-beeline-{algo.name.lower()}-")) if workdir is None else Path(workdir)
     tmp.mkdir(parents=True, exist_ok=True)
     # The container user is not the owner of the folder: let it write its outputs there.
@@ -176,8 +167,8 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
             os.chmod(p, 0o777 if p.is_dir() else 0o666)
         cmd = " && ".join(algo.command(algo.mount, params, expr.shape[0], expr.shape[1] if pt is None else len(pt), i)
                           for i, pt in runs)
-        record["command"] = cmd
-        record["n_lineages"] = len(runs) if algo.needs_pseudotime else None
+        record.details["command"] = cmd
+        record.details["n_lineages"] = len(runs) if algo.needs_pseudotime else None
         kwargs = dict(command=["/bin/sh", "-c", cmd], detach=True, network_mode="none", user=user,
                       volumes={str(tmp): {"bind": algo.mount, "mode": "rw"}}, environment=dict(environment or {}),
                       labels={"grn-bench.method": algo.name}, stdin_open=False, tty=False)
@@ -189,7 +180,7 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
             container.start()
         except Exception as exc:  # e.g. an invalid user or mount: this run fails, the caller goes on
             first = str(exc).strip().splitlines()
-            record["error"] = f"docker could not start the container: {first[0] if first else type(exc).__name__}"
+            record.error = f"docker could not start the container: {first[0] if first else type(exc).__name__}"
             return MethodRun(algo.name, empty_edges(), record)
         peak, cpu, timed_out = 0, None, False
         while True:
@@ -208,33 +199,33 @@ def run_docker(name: str, adata, *, pseudotime=None, seed: int = 0, params: dict
             time.sleep(poll_interval)
         state = c.api.inspect_container(container.id)["State"] if hasattr(c, "api") else {}
         exit_code = container.wait().get("StatusCode", -1) if not timed_out else None
-        record["wall_s"] = round(time.perf_counter() - t0, 3)
-        record["cpu_s"] = None if cpu is None else round(cpu, 3)
-        record["peak_rss_mb"] = round(peak / 2**20, 1) if peak else None
+        record.runtime_s = round(time.perf_counter() - t0, 3)
+        record.cpu_time_s = None if cpu is None else round(cpu, 3)
+        record.peak_memory_mb = round(peak / 2**20, 1) if peak else None
         logs = container.logs(stdout=True, stderr=True)
         logs = logs.decode("utf-8", "replace") if isinstance(logs, bytes) else str(logs)
         (tmp / "container.log").write_text(logs)
-        record["stderr_tail"] = logs[-STDERR_TAIL_CHARS:]
+        record.stderr_tail = logs[-STDERR_TAIL_CHARS:]
         edges = empty_edges()
         if timed_out:
-            record["status"] = "timeout"
-            record["error"] = f"timed out after {timeout:g} s; the container was killed"
+            record.status = "timeout"
+            record.error = f"timed out after {timeout:g} s; the container was killed"
         elif state.get("OOMKilled"):
-            record["error"] = f"exceeded the memory limit ({memory_limit / 2**20:.0f} MB) and was killed"
+            record.error = f"exceeded the memory limit ({memory_limit / 2**20:.0f} MB) and was killed"
         elif exit_code != 0:
             last = [ln for ln in logs.strip().splitlines() if ln.strip()]
-            record["error"] = f"container exited with code {exit_code}" + (f": {last[-1].strip()[:200]}" if last else "")
+            record.error = f"container exited with code {exit_code}" + (f": {last[-1].strip()[:200]}" if last else "")
         else:
             try:
                 parts = [algo.parse(tmp, list(expr.index), params, i) for i, _ in runs]
                 parsed = pd.concat(parts, ignore_index=True).groupby(["regulator", "target"], as_index=False,
                                                                      sort=True)["weight"].max()
             except Exception as exc:
-                record["error"] = f"cannot parse {algo.name}'s output: {type(exc).__name__}: {exc}"
+                record.error = f"cannot parse {algo.name}'s output: {type(exc).__name__}: {exc}"
             else:
                 edges = rank_edges(parsed)
-                record["status"] = "ok"
-                record["n_edges"] = int(len(edges))
+                record.status = "ok"
+                record.n_edges_predicted = int(len(edges))
         return MethodRun(algo.name, edges, record)
     finally:
         if container is not None:

@@ -31,7 +31,6 @@ from torch import nn
 
 from bench.errors import BenchError
 from bench.io import atomic_path
-from simulators.groundgan.layers import recalibrate_batchnorm
 
 CHECKPOINT_SECONDS = 60.0
 

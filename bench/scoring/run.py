@@ -1,0 +1,125 @@
+"""Score a run: every (source, method) against both controls, realism of the simulated cells, knockouts.
+
+Rows and curves are collected first and the leaderboard and curves files written once per scoring, through
+:class:`reports.rundir.RunDir`. Every row copies the method's run record fields under their shared names
+(:meth:`methods.record.RunRecord.leaderboard_fields`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import anndata as ad
+import pandas as pd
+
+from bench.config import RunConfig
+from bench.scoring.grn import control_universe, evaluate_grn
+from bench.scoring.knockout import fraction_significant, knockout_study
+from bench.scoring.paper import paper_comparison
+from bench.scoring.realism import realism_with_control
+from datasets.prepare import package_versions
+from methods.base import Method
+from methods.inputs import dense
+from methods.record import RunRecord
+from reports.leaderboard import make_row
+from reports.rundir import RunDir, curves_frame
+
+CONTROLS = ("pos-control", "neg-control")
+SIMULATED = ("groundgan", "scgan")  # sources whose cells are compared with the held-out real cells
+
+
+def read_record(method_dir) -> RunRecord | None:
+    f = method_dir / "record.json"
+    return RunRecord.from_dict(json.loads(f.read_text())) if f.exists() else None
+
+
+def method_rows(rd: RunDir, *, cfg: RunConfig, source: str, method: Method, pos, neg, universe_genes,
+                default_preset: str | None, common: dict[str, Any]) -> tuple[list[dict], list[pd.DataFrame]]:
+    """Leaderboard rows (one per control) and curves of one method on one source."""
+    mdir = rd.path / "infer" / source / method.name
+    rec = read_record(mdir) or RunRecord(method=method.name)
+    fields = {**rec.leaderboard_fields(), "preset": rec.preset or default_preset}
+    keys = dict(method=method.name, dataset=cfg.dataset, simulator=source)
+    ok = rec.status == "ok" and (mdir / "edges.parquet").exists()
+    pred = pd.read_parquet(mdir / "edges.parquet") if ok else None
+    rows, curves = [], []
+    for gt, truth in zip(CONTROLS, (pos, neg)):
+        if ok:
+            ev = evaluate_grn(pred, truth, universe="imposed", k_max=cfg.k_max,
+                              candidate_regulators=universe_genes[0], candidate_targets=universe_genes[1])
+            row = {**fields, "error": None, "stderr_tail": None, "n_edges_predicted": len(pred)}
+            rows.append(make_row(metrics=ev.metrics, ground_truth=gt, **keys, **common, **row))
+            curves.append(curves_frame(ev, ground_truth=gt, **keys))
+        else:
+            row = {**fields, "status": rec.status if rec.status in ("failed", "timeout") else "failed",
+                   "n_edges_predicted": None}
+            rows.append(make_row(ground_truth=gt, universe="imposed", **keys, **common, **row))
+    return rows, curves
+
+
+def score_edges(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], methods: Sequence[Method], pos, neg,
+                preset_of: Callable[[Method], str | None]) -> int:
+    """Write the leaderboard and the curves (once each); returns the number of rows."""
+    universe_genes = control_universe(pos, neg)
+    base = dict(seed=cfg.seed, config_hash=cfg.hash(), package_versions=package_versions(), run_id=rd.path.name,
+                n_genes=len(set(pos.regulator) | set(pos.target)), protocol=cfg.protocol)
+    rows, curves = [], []
+    for source in sources:
+        for m in methods:
+            r, c = method_rows(rd, cfg=cfg, source=source, method=m, pos=pos, neg=neg,
+                               universe_genes=universe_genes, default_preset=preset_of(m), common=base)
+            rows += r
+            curves += c
+    rd.write_leaderboard(pd.DataFrame(rows))
+    if curves:
+        rd.write_curves(pd.concat(curves, ignore_index=True))
+    return len(rows)
+
+
+def score_realism(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], test, say: Callable[[str], None]) -> dict:
+    """Simulated cells against the held-out real cells, with a real-vs-real control."""
+    realism = {}
+    for source in [s for s in SIMULATED if s in sources]:
+        sim = ad.read_h5ad(rd.path / "simulate" / f"{source}.h5ad")
+        genes = [g for g in sim.var_names if g in set(test.var_names)]
+        res = realism_with_control(dense(test[:, genes].X), dense(sim[:, genes].X), seed=cfg.seed,
+                                   rf_trees=int(cfg.realism_rf_trees or 1000), max_cells=cfg.realism_max_cells)
+        rd.add_realism(res, dataset=cfg.dataset, simulator=source)
+        realism[source] = {"simulated": res.simulated, "control": res.control}
+        say(f"  realism {source}: RF AUROC {res.simulated['rf_auroc']:.3f} (control {res.control['rf_auroc']:.3f}), "
+            f"miLISI {res.simulated['milisi']:.3f} (control {res.control['milisi']:.3f})")
+    return realism
+
+
+def score_knockouts(rd: RunDir, *, cfg: RunConfig, pos, model, say: Callable[[str], None]) -> dict:
+    """Knock out the TFs with the most imposed targets; how many of their edges change significantly."""
+    top_tfs = pos.groupby("regulator").size().sort_values(ascending=False, kind="mergesort")
+    chosen = list(top_tfs.index[: cfg.knockout_tfs])
+    ko_by_tf, base = {}, None
+    for tf in chosen:
+        # deterministic mode: the same seed gives the same control cells for every knockout
+        base, ko_by_tf[tf] = model.perturb(cfg.knockout_cells, {tf: 0.0}, seed=cfg.seed)
+    stats = knockout_study(base, ko_by_tf, pos)
+    rd.add_knockout(stats, dataset=cfg.dataset, simulator="groundgan")
+    info = {"tfs": chosen, "edges_tested": int(len(stats)), "fraction_significant": float(fraction_significant(stats))}
+    say(f"  knockouts of {', '.join(chosen)}: {info['fraction_significant']:.0%} of {len(stats)} edges change "
+        f"significantly (BH < 0.05)")
+    return info
+
+
+def score_run(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], methods: Sequence[Method], pos, neg, test,
+              preset_of: Callable[[Method], str | None], load_groundgan: Callable[[], Any],
+              say: Callable[[str], None] = lambda msg: None) -> dict:
+    """Rebuild every score file of the run; returns rows, realism, knockout and the paper comparison."""
+    for part in ("leaderboard", "curves", "realism", "embedding", "knockout"):  # scores are rebuilt whole
+        with contextlib.suppress(FileNotFoundError):
+            rd.file(part).unlink()
+    rows = score_edges(rd, cfg=cfg, sources=sources, methods=methods, pos=pos, neg=neg, preset_of=preset_of)
+    say(f"  scored {rows} leaderboard rows")
+    realism = score_realism(rd, cfg=cfg, sources=sources, test=test, say=say)
+    knockout = score_knockouts(rd, cfg=cfg, pos=pos, model=load_groundgan(), say=say) if cfg.knockout_tfs > 0 else {}
+    return {"rows": rows, "knockout": knockout, "paper_comparison": paper_comparison(rd.read_leaderboard()),
+            "realism": realism}

@@ -1,0 +1,29 @@
+"""The console summary at the end of ``bench run``: stage timings and the comparison with the paper."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def _fmt(x) -> str:
+    return f"{x:.2f}" if x is not None else "n/a"
+
+
+def print_run_summary(run_dir: str | Path, timings: dict[str, float]) -> None:
+    """Print the stage timings, the GRouNdGAN AUPRC ratios and the paper's claims, from ``manifest.json``."""
+    run_dir = Path(run_dir)
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    comp = manifest.get("paper_comparison") or {}
+    print("\nstage timings: " + ", ".join(f"{k} {v:.0f}s" for k, v in timings.items()))
+    if comp.get("per_method"):
+        print("\nGRouNdGAN-simulated data, AUPRC / random (imposed = positive control, unimposed = negative):")
+        print(f"  {'method':<12}{'imposed':>9}{'unimposed':>11}{'ratio':>8}")
+        for meth in comp["order"]:
+            v = comp["per_method"][meth]
+            print(f"  {meth:<12}{_fmt(v['pos_auprc_ratio']):>9}{_fmt(v['neg_auprc_ratio']):>11}"
+                  f"{_fmt(v['pos_over_neg']):>8}")
+        print(f"\npaper (BoneMarrow): {comp['paper']}")
+        for c in comp["claims"]:
+            print(f"  {'agrees ' if c['holds'] else 'differs'}  {c['claim']}")
+    print(f"\nreport: {run_dir / 'report.html'}")
