@@ -51,7 +51,10 @@ class RunConfig:
     reference_method: str = "grnboost2"  # whose TF ranking defines the controls: grnboost2 | pidc | pearson
     # simulator
     simulator_preset: str | None = None
-    simulator_overrides: dict[str, Any] = field(default_factory=dict)
+    simulator_overrides: dict[str, Any] | None = None
+    # measurement depths of the GRouNdGAN sources: multipliers of the training cells' depths, "inf" = the expected
+    # profile (simulators.groundgan.depths); one data source per depth, the same cells at every depth
+    depths: list[Any] | None = None
     n_cells: int | None = None  # simulated cells; default = training cells
     # methods
     protocol: str | None = None  # paper | fast (bench.protocol): TF list or not, which method presets
@@ -81,6 +84,9 @@ class RunConfig:
             if getattr(c, key) is None:
                 setattr(c, key, val)
         from bench.protocol import resolve_protocol
+        from simulators.groundgan.depths import parse_depths
+
+        c.depths = parse_depths(c.depths) if c.depths else None
 
         resolve_protocol(c, _known_methods())
         unknown = sorted(set(c.methods) - set(_known_methods()))
@@ -112,18 +118,22 @@ class RunConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+INF = float("inf")
+#: the default run's measurement depths (the budget's choice; see the README's presets table)
+DEFAULT_DEPTHS: list[float] = [1.0, 4.0, INF]
 #: the default run's named deviations from the paper protocol (BEELINE's parameters too slow for its budget)
 DEFAULT_DEVIATIONS: dict[str, str] = {"genie3": "fast"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_genes": 100, "simulator_preset": "smoke", "protocol": "fast", "protocol_deviations": {},
-              "method_preset": "smoke",
+              "method_preset": "smoke", "simulator_overrides": {"count_sampling": "poisson"}, "depths": [1.0, INF],
               "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
               "realism_rf_trees": 50, "realism_max_cells": 200},
     "default": {"n_genes": 300, "simulator_preset": "default", "protocol": "paper",
-                "protocol_deviations": DEFAULT_DEVIATIONS,
+                "protocol_deviations": DEFAULT_DEVIATIONS, "simulator_overrides": {}, "depths": DEFAULT_DEPTHS,
                 "grn_params": {}, "realism_rf_trees": 1000},
     "paper": {"n_genes": 1000, "simulator_preset": "paper", "protocol": "paper", "protocol_deviations": {},
+              "simulator_overrides": {}, "depths": [INF],
               "grn_params": {}, "realism_rf_trees": 1000},
 }
 

@@ -46,8 +46,20 @@ def log(msg: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
+def scaled_preset(name: str, scale: float) -> str | dict:
+    """The simulator preset with both stages shortened by ``scale`` (a named, printed deviation)."""
+    from simulators import get_preset
+
+    if scale == 1.0:
+        return name
+    p = dict(get_preset(name))
+    for k in ("cc_steps", "steps", "tg_warmup_steps"):
+        p[k] = max(1, int(round(p[k] * scale)))
+    return p
+
+
 def train_model(ref_method: str, pos, train, val, ckpt_root: Path, seed: int, run_dir: Path | None,
-                preset: str = "default"):
+                preset: str | dict = "default", stage1_from: Path | None = None):
     """GRouNdGAN imposing ``pos``; stage 1 shared across references through the checkpoint folder."""
     from simulators import GRouNdGAN
 
@@ -59,6 +71,7 @@ def train_model(ref_method: str, pos, train, val, ckpt_root: Path, seed: int, ru
     ckpt = ckpt_root / ref_method
     if not (ckpt / "stage1").exists():
         sources = [run_dir / "groundgan" / "checkpoints"] if run_dir is not None else []
+        sources += [stage1_from] if stage1_from is not None else []
         sources += [d for d in ckpt_root.iterdir() if d.is_dir() and d != ckpt] if ckpt_root.exists() else []
         for src in sources:
             if (src / "stage1").exists():
@@ -77,22 +90,23 @@ def train_model(ref_method: str, pos, train, val, ckpt_root: Path, seed: int, ru
 
 def run_on(source: str, cells, method_names, cfg, seed: int, out_dir: Path) -> dict:
     """Every method on ``cells`` under the config's protocol -> {method: edges or None}."""
-    from bench.pipeline import method_input, method_preset
+    from bench.pipeline.infer import method_preset
     from methods.base import get_method
-    from methods.execution import run_methods
     from methods.pseudotime import compute_pseudotime
+    from methods.runner import run_methods
 
-    data = method_input(cells)
     methods = [get_method(m) for m in method_names]
     pt = None
     if any(m.info.pseudotime != "none" for m in methods):
         pt = compute_pseudotime(cells, seed=seed).to_numpy(float)
     preds = {}
     for m in methods:
-        [res] = run_methods(data, [m.name], pseudotime=pt, tfs=None, seed=seed, timeout=cfg.method_timeout,
+        # the methods get log1p of the cells, as in bench run (methods.inputs)
+        [res] = run_methods(cells, [m.name], pseudotime=pt, tfs=None, seed=seed, timeout=cfg.method_timeout,
                             preset=method_preset(cfg, m), n_jobs=1)
         r = res.record
-        log(f"  {source:<22} {m.name:<12} {res.status:<8} {r.get('wall_s') or 0:7.1f} s  preset {r.get('preset')}")
+        log(f"  {source:<22} {m.name:<12} {res.status:<8} {r.runtime_s or 0:7.1f} s  {r.cpu_time_s or 0:7.1f} cpu s"
+            f"  preset {r.preset}")
         preds[m.name.lower()] = res.edges if res.status == "ok" else None
         if res.status == "ok":
             (out_dir / source).mkdir(parents=True, exist_ok=True)
@@ -127,10 +141,15 @@ def main() -> int:
                     help="comma-separated methods (default: every method of the paper's claims, and PPCOR)")
     ap.add_argument("--protocol", default="paper", help="paper | fast")
     ap.add_argument("--n-genes", type=int, default=300)
-    ap.add_argument("--cells", type=int, default=0, help="simulated cells (default: as many as training cells)")
+    ap.add_argument("--cells", type=int, default=0,
+                    help="cells per source: simulated, and a seeded subsample of the real training cells "
+                         "(default: as many as the training cells)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--k", type=int, default=10)
     ap.add_argument("--simulator-preset", default="default", help="GRouNdGAN preset (smoke: a quick check)")
+    ap.add_argument("--steps-scale", type=float, default=1.0,
+                    help="shorten both GAN stages by this factor (a deviation from the default recipe, printed)")
+    ap.add_argument("--stage1-from", default=None, help="a checkpoint folder whose stage1/ to start from (resume)")
     ap.add_argument("--ckpt", default="circularity-ckpt", help="checkpoint folder (resumable)")
     ap.add_argument("--run", default=None, help="a finished default bench run to reuse (stage 1, GRNBoost2 model)")
     ap.add_argument("--out", default=None, help="also write the result here (text; JSON next to it)")
@@ -148,6 +167,7 @@ def main() -> int:
     train, val = get_split(adata, "train"), get_split(adata, "validation")
     tfs = dataset_tfs(adata)
     ckpt_root = Path(args.ckpt)
+    n_cells = int(args.cells or train.n_obs)
     run_dir = Path(args.run) if args.run else None
     work = ckpt_root / "predictions"
     log(f"bonemarrow: {train.n_obs} training cells x {train.n_vars} genes, {len(tfs)} TFs; references {refs}; "
@@ -163,19 +183,24 @@ def main() -> int:
         log(f"{ref}: positive control {len(pos)} edges ({pos.regulator.nunique()} TFs -> {pos.target.nunique()} "
             f"targets), reference in {grn_info[ref]['seconds']} s")
         model, fit_s[ref] = train_model(ref, pos, train, val if val.n_obs else None, ckpt_root, args.seed, run_dir,
-                                        args.simulator_preset)
-        sims[ref] = model.generate(int(args.cells or train.n_obs), seed=args.seed)
+                                        scaled_preset(args.simulator_preset, args.steps_scale),
+                                        Path(args.stage1_from) if args.stage1_from else None)
+        sims[ref] = model.generate(n_cells, seed=args.seed)
 
     # every source once through the methods
     preds = {}
     for ref in refs:
         preds[f"groundgan[{ref} truth]"] = run_on(f"groundgan[{ref} truth]", sims[ref], methods, cfg, args.seed, work)
-    preds["real"] = run_on("real", train.copy(), methods, cfg, args.seed, work)
+    keep = np.sort(np.random.default_rng(args.seed).choice(train.n_obs, min(n_cells, train.n_obs), replace=False))
+    preds["real"] = run_on("real", train[keep].copy(), methods, cfg, args.seed, work)
 
     result = {"references": refs, "protocol": cfg.protocol, "deviations": cfg.protocol_deviations,
+              "n_cells": n_cells, "steps_scale": args.steps_scale,
               "methods": methods, "grn": grn_info, "fit_seconds": fit_s, "scores": {}}
     lines = [f"Circularity control (benchmarks/circularity.py), bonemarrow {args.n_genes} HVGs, seed {args.seed}, "
-             f"protocol {cfg.protocol} (deviations: {cfg.protocol_deviations or 'none'})", ""]
+             f"protocol {cfg.protocol} (deviations: {cfg.protocol_deviations or 'none'}), {n_cells} cells per "
+             f"source, GAN preset {args.simulator_preset}" + (f" with both stages x {args.steps_scale}"
+                                                                if args.steps_scale != 1.0 else ""), ""]
     for ref in refs:
         pos, neg = truths[ref]
         for source in (f"groundgan[{ref} truth]", "real"):

@@ -1,4 +1,5 @@
-"""GRN preparation: the reference GRN (GRNBoost2 by default; PIDC or Pearson as a circularity control) and the networks imposed on (or withheld from) the simulator.
+"""GRN preparation: the reference GRN (GRNBoost2 by default; PIDC or Pearson as a circularity control) and the
+networks imposed on (or withheld from) the simulator.
 
 From the reference GRN every target gene gets its TFs ranked by importance. Strategies (k = ranks considered):
 

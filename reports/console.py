@@ -26,4 +26,21 @@ def print_run_summary(run_dir: str | Path, timings: dict[str, float]) -> None:
         print(f"\npaper (BoneMarrow): {comp['paper']}")
         for c in comp["claims"]:
             print(f"  {'agrees ' if c['holds'] else 'differs'}  {c['claim']}")
+    print_depth_claims(manifest.get("depth_claims"))
     print(f"\nreport: {run_dir / 'report.html'}")
+
+
+def print_depth_claims(records) -> None:
+    """The paper's claims x GRouNdGAN measurement depth (holds / fails / inconclusive)."""
+    if not records:
+        return
+    import pandas as pd
+
+    from bench.scoring.depth import claims_matrix
+
+    mat = claims_matrix(pd.DataFrame(records))
+    width = max(len(c) for c in mat.index) + 2
+    print("\nthe paper's claims at each measurement depth (x training depth; inf = expected profile):")
+    print("  " + " " * width + "".join(f"{d:>14}" for d in mat.columns))
+    for claim, row in mat.iterrows():
+        print(f"  {claim:<{width}}" + "".join(f"{v:>14}" for v in row))

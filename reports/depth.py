@@ -84,7 +84,7 @@ def _ci_text(v, lo, hi, with_ci: bool) -> str:
 
 
 def depth_section(lb: pd.DataFrame | None, realism_entries: list[dict] | None, colors: dict, *,
-                  summary: pd.DataFrame | None = None, pairwise: pd.DataFrame | None = None) -> dict | None:
+                  summary: pd.DataFrame | None = None) -> dict | None:
     """Template context of the depth section, or None when the run has fewer than two GRouNdGAN depths."""
     from reports.html import cell, make_table
 
@@ -117,7 +117,7 @@ def depth_section(lb: pd.DataFrame | None, realism_entries: list[dict] | None, c
                   cell(realism.get(s, {}).get("milisi"), "f")] for s, d in depths]
     realism_table = make_table([("depth",), ("source",), ("RF AUROC (0.5 ideal)",), ("miLISI (2 ideal)",)],
                                real_rows, id="depth-realism", sortable=False)
-    claims = claims_by_depth(lb, summary, pairwise)
+    claims = claims_by_depth(lb, summary)
     mat = claims_matrix(claims)
     claim_rows = [[cell(c)] + [cell(mat.loc[c, d], cls=f"verdict-{mat.loc[c, d]}") for d in mat.columns]
                   for c in mat.index]

@@ -43,8 +43,8 @@ def test_smoke_run_outputs(smoke_run):
               "realism.json", "knockout.parquet"):
         assert (out / f).exists(), f
     lb = pd.read_parquet(out / "leaderboard.parquet")
-    assert len(lb) == len(ALL_METHODS) * 3 * 2  # methods x sources x controls
-    assert set(lb["simulator"]) == {"groundgan", "real", "scgan"}
+    assert len(lb) == len(ALL_METHODS) * 4 * 2  # methods x sources (GRouNdGAN at depths x1 and inf) x controls
+    assert set(lb["simulator"]) == {"groundgan", "groundgan-inf", "real", "scgan"}
     assert set(lb["ground_truth"]) == {"pos-control", "neg-control"}
     assert set(lb["status"]) <= {"ok", "failed", "timeout"}
     assert (lb["status"] == "ok").sum() >= len(lb) - 6  # at most one method may fail in the smoke setting
@@ -56,6 +56,35 @@ def test_smoke_run_outputs(smoke_run):
     assert manifest["paper_comparison"]["claims"]
     html = (out / "report.html").read_text()
     assert "<table" in html and "http://" not in html.replace("http://www.w3.org", "")
+
+
+def test_smoke_run_depth_axis(smoke_run):
+    """One GRouNdGAN, two measurement depths: the same cells, a depth column, realism and claims per depth."""
+    import anndata as ad
+
+    out, code, *_ = smoke_run
+    assert code == 0
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    depth = lb.drop_duplicates("simulator").set_index("simulator")["depth"]
+    assert depth["groundgan"] == 1.0 and np.isinf(depth["groundgan-inf"]) and depth["real"] == 1.0
+    assert set(lb["protocol"]) == {"fast"}
+    x1, exp = (ad.read_h5ad(out / "simulate" / f"{s}.h5ad") for s in ("groundgan", "groundgan-inf"))
+    assert list(x1.obs_names) == list(exp.obs_names)
+    assert np.isinf(exp.obs["depth"]).all() and exp.uns["simulator"]["measurement"]["kind"] == "expected"
+    # the same cells: each sampled cell is closer to its own expected profile than to most others
+    lx, le = np.log1p(x1.X), np.log1p(exp.X)
+    own = ((lx - le) ** 2).sum(1)
+    other = ((lx - np.roll(le, 1, axis=0)) ** 2).sum(1)
+    assert (own < other).mean() > 0.8
+    groundgan_info = json.loads((out / "groundgan" / "_stage.json").read_text())
+    assert groundgan_info["info"]  # trained once; the depths only re-measure its cells
+    realism = json.loads((out / "realism.json").read_text())["entries"]
+    assert {e["simulator"] for e in realism} == {"groundgan", "groundgan-inf", "scgan"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    claims = pd.DataFrame(manifest["depth_claims"])
+    assert set(claims["depth"]) == {"1", "inf"} and len(claims) == 8
+    assert set(claims["verdict"]) <= {"holds", "fails", "inconclusive"}
+    assert 'id="depth"' in (out / "report.html").read_text()
 
 
 def test_rerun_is_cached_and_identical(smoke_run):

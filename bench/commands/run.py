@@ -26,6 +26,9 @@ def register(app: typer.Typer) -> None:
         seed: Optional[int] = typer.Option(None, "--seed", help="seed of everything (default 0)"),
         protocol: Optional[str] = typer.Option(None, "--protocol", help="paper (no TF list, BEELINE's parameters; "
                                                "the default) | fast (fast presets, TF list given)"),
+        depths: Optional[str] = typer.Option(None, "--depths", help="measurement depths of the GRouNdGAN sources: "
+                                             "multipliers of the training depths and inf (expected profile), "
+                                             "e.g. 1,4,16,inf"),
         reference_method: Optional[str] = typer.Option(None, "--reference-method",
                                                        help="whose TF ranking defines the control GRNs: grnboost2 "
                                                             "(default) | pidc | pearson"),
@@ -47,6 +50,7 @@ def register(app: typer.Typer) -> None:
           bench run --dataset bonemarrow --methods pidc,genie3 --force infer
           bench run --config my_run.toml --seed 1
           bench run --dataset bonemarrow --protocol fast --reference-method pidc
+          bench run --dataset bonemarrow --depths 1,4,16,inf
         """
         from bench.config import load_config
         from bench.pipeline import run_pipeline
@@ -54,5 +58,5 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
                           out=str(out) if out else None, seed=seed, protocol=protocol,
-                          reference_method=reference_method)
+                          reference_method=reference_method, depths=_split(depths))
         run_pipeline(cfg, force=force, quiet=quiet)

@@ -22,7 +22,7 @@ from bench import io as bio
 from bench.edges import write_edges
 from bench.pipeline.context import RunContext, stable_hash
 from bench.pipeline.infer import method_preset, run_infer_stage
-from bench.pipeline.sources import load_model, run_sources, source_cells, sources_to_simulate
+from bench.pipeline.sources import load_model, run_sources, source_cells, source_depth, sources_to_simulate
 from bench.scoring.run import score_run
 from datasets import dataset_tfs, get_split, prepare_dataset
 from datasets.networks import build_grn, grn_summary, reference_grn
@@ -155,13 +155,17 @@ def run_pseudotime(ctx: RunContext, d: Path) -> dict:
 
 # -- score and report ---------------------------------------------------------------------------------------
 def run_score(ctx: RunContext, d: Path) -> dict:
-    result = score_run(ctx.rundir, cfg=ctx.cfg, sources=[s.name for s in run_sources(ctx.cfg)], methods=ctx.methods,
+    sources = run_sources(ctx.cfg)
+    result = score_run(ctx.rundir, cfg=ctx.cfg, sources=[s.name for s in sources], methods=ctx.methods,
                        pos=ctx.pos, neg=ctx.neg, test=ctx.splits["test"],
                        preset_of=lambda m: method_preset(ctx.cfg, m), say=ctx.progress.say,
                        load_groundgan=lambda: GRouNdGAN.load(ctx.stage_dir("groundgan") / "model",
-                                                             device=ctx.cfg.device))
+                                                             device=ctx.cfg.device),
+                       depth_of={s.name: source_depth(ctx.cfg, s) for s in sources},
+                       simulated=[s.name for s in sources if s.simulated])
     ctx.write_manifest(paper_comparison=result["paper_comparison"], realism=result.pop("realism"),
-                       knockout=result["knockout"], data=ctx.info.get("data", {}))
+                       knockout=result["knockout"], data=ctx.info.get("data", {}),
+                       depth_claims=result.pop("depth_claims"))
     return result
 
 

@@ -14,8 +14,10 @@ depths, ``groundgan-x4`` = four times deeper, ``groundgan-inf`` = the noise-free
      simulated cells lies above its interval on the real cells (fails: one lies below);
   2. *unimposed edges near random*: every method's negative-control interval lies at or below
      :data:`NEAR_RANDOM_MAX` (fails: one lies above it);
-  3. *PIDC > GENIE3 > GRNBoost2* and 4. *pseudotime methods last*: positive-control intervals, by
-     :func:`bench.scoring.verdicts.compare_claims` when available (the same rule as the run's paper comparison).
+  3. *PIDC > GENIE3 > GRNBoost2*: each method's positive-control interval above the next one's (fails: one
+     below);
+  4. *pseudotime methods last*: every interval of LEAP, SCODE and SINCERITIES below every other method's
+     (fails: one lies above another method's).
 
   Without CIs an interval is its point value, so ties are inconclusive and anything else decides.
 """
@@ -130,36 +132,39 @@ def _near_random(rf: pd.DataFrame, source: str) -> dict:
     return {"claim": CLAIMS[1], "verdict": _verdict(near, far, len(neg)), "evidence": ev}
 
 
-def _order_claims(rf: pd.DataFrame, source: str, pairwise: pd.DataFrame | None) -> list[dict]:
-    """Claims 3 and 4 on one source, by the verdicts' rule (CI comparisons) on the ratio frame."""
-    from bench.scoring.verdicts import compare_claims
+def _fmt(r) -> str:
+    return f"{r['value']:.2f}" + (f" [{r['ci_low']:.2f}, {r['ci_high']:.2f}]" if r["with_ci"] else "")
 
-    blk = rf[rf["simulator"] == source].rename(columns={"value": "auprc_ratio", "ci_low": "auprc_ratio_ci_low",
-                                                         "ci_high": "auprc_ratio_ci_high"})
-    pw = pairwise if pairwise is not None and not pairwise.empty else None
-    if pw is not None:
-        pw = pw.assign(method_a=pw["method_a"].astype(str).str.lower(),
-                       method_b=pw["method_b"].astype(str).str.lower())
-    got = compare_claims(blk, pw, source=source, order_claims=list(zip(PAPER_ORDER, PAPER_ORDER[1:])),
-                         last_group=PSEUDOTIME_METHODS)
-    pairs = [c for c in got if " > " in c["claim"]]
+
+def _order_claims(rf: pd.DataFrame, source: str) -> list[dict]:
+    """Claims 3 and 4 on one source: positive-control intervals compared (above, below, or overlapping)."""
+    blk = rf[(rf["simulator"] == source) & (rf["ground_truth"] == POS) & ~rf["baseline"]].set_index("method")
+    chain = [m for m in PAPER_ORDER if m in blk.index]
     out = []
-    if pairs:
-        verdicts = [c["verdict"] for c in pairs]
-        v = "fails" if "fails" in verdicts else "holds" if all(x == "holds" for x in verdicts) else "inconclusive"
-        if len(pairs) < len(PAPER_ORDER) - 1:
-            v = "fails" if v == "fails" else "inconclusive"
-        out.append({"claim": CLAIMS[2], "verdict": v, "evidence": "; ".join(c["evidence"] for c in pairs)})
+    if len(chain) == len(PAPER_ORDER):
+        pairs = list(zip(chain, chain[1:]))
+        above = [(a, b) for a, b in pairs if blk.loc[a, "ci_low"] > blk.loc[b, "ci_high"]]
+        below = [(a, b) for a, b in pairs if blk.loc[a, "ci_high"] < blk.loc[b, "ci_low"]]
+        ev = ", ".join(f"{m} {_fmt(blk.loc[m])}" for m in chain)
+        out.append({"claim": CLAIMS[2], "verdict": _verdict(above, below, len(pairs)), "evidence": ev})
     else:
         out.append({"claim": CLAIMS[2], "verdict": "inconclusive", "evidence": "PIDC, GENIE3, GRNBoost2 not all ran"})
-    last = [c for c in got if " > " not in c["claim"] and "below the other" in c["claim"]]
-    out.append({"claim": CLAIMS[3], "verdict": last[0]["verdict"] if last else "inconclusive",
-                "evidence": last[0]["evidence"] if last else "no pseudotime method (or no other method) ran"})
+    group = [m for m in PSEUDOTIME_METHODS if m in blk.index]
+    others = [m for m in blk.index if m not in PSEUDOTIME_METHODS]
+    if group and others:
+        top, low = blk.loc[group, "ci_high"].idxmax(), blk.loc[others, "ci_low"].idxmin()
+        above = [(g, o) for g in group for o in others if blk.loc[g, "ci_low"] > blk.loc[o, "ci_high"]]
+        v = "holds" if blk.loc[top, "ci_high"] < blk.loc[low, "ci_low"] else "fails" if above else "inconclusive"
+        ev = f"best pseudotime method {top} {_fmt(blk.loc[top])}, lowest other {low} {_fmt(blk.loc[low])}"
+        out.append({"claim": CLAIMS[3], "verdict": v, "evidence": ev + (
+            f"; {above[0][0]} above {above[0][1]}" if above else "")})
+    else:
+        out.append({"claim": CLAIMS[3], "verdict": "inconclusive",
+                    "evidence": "no pseudotime method (or no other method) ran"})
     return out
 
 
-def claims_by_depth(lb: pd.DataFrame | None, summary: pd.DataFrame | None = None,
-                    pairwise: pd.DataFrame | None = None, real: str = "real") -> pd.DataFrame:
+def claims_by_depth(lb: pd.DataFrame | None, summary: pd.DataFrame | None = None, real: str = "real") -> pd.DataFrame:
     """The paper's four claims at each GRouNdGAN depth: columns claim, depth, simulator, verdict, evidence."""
     cols = ["claim", "depth", "simulator", "verdict", "evidence"]
     if lb is None or lb.empty:
@@ -167,7 +172,7 @@ def claims_by_depth(lb: pd.DataFrame | None, summary: pd.DataFrame | None = None
     rf = ratio_frame(lb, summary)
     rows = []
     for source, depth in groundgan_depths(lb):
-        claims = [_imposed_vs_real(rf, source, real), _near_random(rf, source), *_order_claims(rf, source, pairwise)]
+        claims = [_imposed_vs_real(rf, source, real), _near_random(rf, source), *_order_claims(rf, source)]
         rows += [{**c, "depth": depth_label(depth), "simulator": source} for c in claims]
     return pd.DataFrame(rows, columns=cols)
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anndata as ad
 import pandas as pd
 
 from bench.config import RunConfig
+from bench.scoring.depth import claims_by_depth, groundgan_depths
 from bench.scoring.grn import control_universe, evaluate_grn
 from bench.scoring.knockout import fraction_significant, knockout_study
 from bench.scoring.paper import paper_comparison
@@ -61,8 +62,11 @@ def method_rows(rd: RunDir, *, cfg: RunConfig, source: str, method: Method, pos,
 
 
 def score_edges(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], methods: Sequence[Method], pos, neg,
-                preset_of: Callable[[Method], str | None]) -> int:
-    """Write the leaderboard and the curves (once each); returns the number of rows."""
+                preset_of: Callable[[Method], str | None], depth_of: Mapping[str, float] | None = None) -> int:
+    """Write the leaderboard and the curves (once each); returns the number of rows.
+
+    ``depth_of`` gives each source's measurement depth (the leaderboard's ``depth`` column).
+    """
     universe_genes = control_universe(pos, neg)
     base = dict(seed=cfg.seed, config_hash=cfg.hash(), package_versions=package_versions(), run_id=rd.path.name,
                 n_genes=len(set(pos.regulator) | set(pos.target)), protocol=cfg.protocol)
@@ -70,7 +74,8 @@ def score_edges(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], methods: 
     for source in sources:
         for m in methods:
             r, c = method_rows(rd, cfg=cfg, source=source, method=m, pos=pos, neg=neg,
-                               universe_genes=universe_genes, default_preset=preset_of(m), common=base)
+                               universe_genes=universe_genes, default_preset=preset_of(m),
+                               common={**base, "depth": (depth_of or {}).get(source)})
             rows += r
             curves += c
     rd.write_leaderboard(pd.DataFrame(rows))
@@ -79,10 +84,12 @@ def score_edges(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], methods: 
     return len(rows)
 
 
-def score_realism(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], test, say: Callable[[str], None]) -> dict:
-    """Simulated cells against the held-out real cells, with a real-vs-real control."""
+def score_realism(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], test, say: Callable[[str], None],
+                  simulated: Sequence[str] = SIMULATED) -> dict:
+    """Simulated cells (the ``simulated`` sources, e.g. every GRouNdGAN depth) against the held-out real cells,
+    with a real-vs-real control."""
     realism = {}
-    for source in [s for s in SIMULATED if s in sources]:
+    for source in [s for s in sources if s in simulated]:
         sim = ad.read_h5ad(rd.path / "simulate" / f"{source}.h5ad")
         genes = [g for g in sim.var_names if g in set(test.var_names)]
         res = realism_with_control(dense(test[:, genes].X), dense(sim[:, genes].X), seed=cfg.seed,
@@ -112,14 +119,19 @@ def score_knockouts(rd: RunDir, *, cfg: RunConfig, pos, model, say: Callable[[st
 
 def score_run(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], methods: Sequence[Method], pos, neg, test,
               preset_of: Callable[[Method], str | None], load_groundgan: Callable[[], Any],
-              say: Callable[[str], None] = lambda msg: None) -> dict:
-    """Rebuild every score file of the run; returns rows, realism, knockout and the paper comparison."""
+              say: Callable[[str], None] = lambda msg: None, depth_of: Mapping[str, float] | None = None,
+              simulated: Sequence[str] = SIMULATED) -> dict:
+    """Rebuild every score file of the run; returns rows, realism, knockout, the paper comparison and the paper's
+    claims at each GRouNdGAN depth."""
     for part in ("leaderboard", "curves", "realism", "embedding", "knockout"):  # scores are rebuilt whole
         with contextlib.suppress(FileNotFoundError):
             rd.file(part).unlink()
-    rows = score_edges(rd, cfg=cfg, sources=sources, methods=methods, pos=pos, neg=neg, preset_of=preset_of)
+    rows = score_edges(rd, cfg=cfg, sources=sources, methods=methods, pos=pos, neg=neg, preset_of=preset_of,
+                       depth_of=depth_of)
     say(f"  scored {rows} leaderboard rows")
-    realism = score_realism(rd, cfg=cfg, sources=sources, test=test, say=say)
+    realism = score_realism(rd, cfg=cfg, sources=sources, test=test, say=say, simulated=simulated)
     knockout = score_knockouts(rd, cfg=cfg, pos=pos, model=load_groundgan(), say=say) if cfg.knockout_tfs > 0 else {}
-    return {"rows": rows, "knockout": knockout, "paper_comparison": paper_comparison(rd.read_leaderboard()),
-            "realism": realism}
+    lb = rd.read_leaderboard()
+    claims = claims_by_depth(lb) if len(groundgan_depths(lb)) > 1 else None
+    return {"rows": rows, "knockout": knockout, "paper_comparison": paper_comparison(lb), "realism": realism,
+            "depth_claims": None if claims is None else claims.to_dict("records")}
