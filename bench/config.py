@@ -119,8 +119,10 @@ class RunConfig:
 
 
 INF = float("inf")
-#: the default run's measurement depths (the budget's choice; see the README's presets table)
+#: the default run's measurement depths and cells per data source (simulated, and a seeded subsample of the real
+#: training cells): the 30-minute budget's choice, measured in /work/notes/depth.md and the README's presets table
 DEFAULT_DEPTHS: list[float] = [1.0, 4.0, INF]
+DEFAULT_CELLS = 1000
 #: the default run's named deviations from the paper protocol (BEELINE's parameters too slow for its budget)
 DEFAULT_DEVIATIONS: dict[str, str] = {"genie3": "fast"}
 
@@ -131,6 +133,7 @@ PRESETS: dict[str, dict[str, Any]] = {
               "realism_rf_trees": 50, "realism_max_cells": 200},
     "default": {"n_genes": 300, "simulator_preset": "default", "protocol": "paper",
                 "protocol_deviations": DEFAULT_DEVIATIONS, "simulator_overrides": {}, "depths": DEFAULT_DEPTHS,
+                "n_cells": DEFAULT_CELLS, "real_cells": DEFAULT_CELLS,
                 "grn_params": {}, "realism_rf_trees": 1000},
     "paper": {"n_genes": 1000, "simulator_preset": "paper", "protocol": "paper", "protocol_deviations": {},
               "simulator_overrides": {}, "depths": [INF],

@@ -136,8 +136,10 @@ def test_paper_protocol_gives_no_method_a_tf_list(smoke_run, tmp_path, monkeypat
     monkeypatch.setitem(base._registry, "tfspy", spy)
     out = tmp_path / "run"
     shutil.copytree(smoke_run[0], out)  # data, GRNs and simulators are reused from the smoke run
-    args = ["run", "--dataset", "bonemarrow", "--preset", "smoke", "--out", str(out), "--quiet",
-            "--methods", "tfspy", "--sources", "real,groundgan"]
+    cfg = tmp_path / "spy.toml"  # only the spy, on the real and the x1 cells; no knockouts
+    cfg.write_text('dataset = "bonemarrow"\npreset = "smoke"\nmethods = ["tfspy"]\nsources = ["real", "groundgan"]\n'
+                   'depths = [1]\nknockout_tfs = 0\n')
+    args = ["run", "--config", str(cfg), "--out", str(out), "--quiet"]
     assert main([*args, "--protocol", "paper"]) == 0
     lb = pd.read_parquet(out / "leaderboard.parquet")
     assert len(lb) == 4 and (lb["status"] == "ok").all() and set(lb["protocol"]) == {"paper"}
