@@ -89,6 +89,9 @@ class RunConfig:
         c.depths = parse_depths(c.depths) if c.depths else None
 
         resolve_protocol(c, _known_methods())
+        from bench.pipeline.sources import run_depths
+
+        run_depths(c)  # depths the simulator cannot make are refused before any work
         unknown = sorted(set(c.methods) - set(_known_methods()))
         if unknown:
             raise BenchError(f"unknown method(s): {', '.join(unknown)}.",

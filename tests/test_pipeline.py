@@ -173,6 +173,10 @@ def test_config_toml_round_trip(tmp_path):
     (["--preset", "huge"], "unknown preset"),
     (["--config", "/nonexistent/c.toml"], "config file not found"),
     (["--force", "everything"], "unknown stage"),
+    (["--depths", "1,0"], "bad depth"),
+    (["--preset", "paper", "--depths", "4"], "need a simulator with count sampling"),
+    (["--protocol", "beeline"], "unknown protocol"),
+    (["--reference-method", "aracne"], "unknown reference method"),
 ])
 def test_bad_input(args, msg, tmp_path, capsys):
     out = tmp_path / "run"
