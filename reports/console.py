@@ -26,8 +26,33 @@ def print_run_summary(run_dir: str | Path, timings: dict[str, float]) -> None:
         print(f"\npaper (BoneMarrow): {comp['paper']}")
         for c in comp["claims"]:
             print(f"  {'agrees ' if c['holds'] else 'differs'}  {c['claim']}")
+    print_depth_table(run_dir)
     print_depth_claims(manifest.get("depth_claims"))
     print(f"\nreport: {run_dir / 'report.html'}")
+
+
+def print_depth_table(run_dir: Path) -> None:
+    """AUPRC / random per method at each GRouNdGAN depth and on the real cells (imposed / unimposed)."""
+    from bench.scoring.depth import difficulty_table, groundgan_depths
+    from reports.rundir import RunDir
+
+    lb = RunDir(run_dir).read_leaderboard()
+    if lb is None or len(groundgan_depths(lb)) < 2:
+        return
+    table = difficulty_table(lb)
+    heads = list(dict.fromkeys(label for label, _ in table.columns))
+    print("\nAUPRC / random by measurement depth (x training depth; inf = expected profile), imposed / unimposed:")
+    print(f"  {'method':<12}" + "".join(f"{h:>14}" for h in heads))
+    for m, row in table.iterrows():
+        cells = [f"{_fmt(_num(row.get((h, 'pos-control'))))}/{_fmt(_num(row.get((h, 'neg-control'))))}"
+                 for h in heads]
+        print(f"  {m:<12}" + "".join(f"{c:>14}" for c in cells))
+
+
+def _num(x):
+    import math
+
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
 
 
 def print_depth_claims(records) -> None:
