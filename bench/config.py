@@ -11,11 +11,15 @@ Presets (``--preset``):
   GRNBoost2 and realism settings: the whole run in a few minutes, used by the end-to-end test. Its numbers mean
   nothing.
 - ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
-  simulator's CPU preset, and the methods' ``fast`` presets (fewer GENIE3 trees; the TF list is given to the
-  methods that accept one), 3 replicate datasets of 1000 cells per source for the CIs. Every deviation is
-  recorded with each result.
-- ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, BEELINE's method defaults,
-  no TF list for the methods); meant for a GPU and hours of CPU for the methods.
+  simulator's CPU preset, and the ``paper`` protocol (:mod:`bench.protocol`: no TF list, BEELINE's method
+  parameters) except the named deviations of :data:`DEFAULT_DEVIATIONS` (methods whose BEELINE parameters do not
+  fit the budget), 3 replicate datasets of 1000 cells per data source for the CIs, and GRouNdGAN
+  sources at several measurement depths. Every deviation is recorded with each result.
+- ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, the ``paper`` protocol
+  without deviations); meant for a GPU and hours of CPU for the methods.
+
+``protocol = "fast"`` (the methods' ``fast`` presets, the TF list given to the methods that accept one) is
+the cheaper protocol; the ``smoke`` preset uses it.
 """
 
 from __future__ import annotations
@@ -49,11 +53,17 @@ class RunConfig:
     layer: str | None = None  # the AnnData layer holding raw counts (None = X)
     make_unique: bool = False  # rename duplicate gene/cell names instead of refusing them
     k: int = 10
+    reference_method: str = "grnboost2"  # whose TF ranking defines the controls: grnboost2 | pidc | pearson
     # simulator
     simulator_preset: str | None = None
-    simulator_overrides: dict[str, Any] = field(default_factory=dict)
+    simulator_overrides: dict[str, Any] | None = None
+    # measurement depths of the GRouNdGAN sources: multipliers of the training cells' depths, "inf" = the expected
+    # profile (simulators.groundgan.depths); one data source per depth, the same cells at every depth
+    depths: list[Any] | None = None
     n_cells: int | None = None  # simulated cells; default = training cells
     # methods
+    protocol: str | None = None  # paper | fast (bench.protocol): TF list or not, which method presets
+    protocol_deviations: dict[str, str] | None = None  # {method: preset}: named deviations (time budget)
     method_preset: str | None = None
     method_params: dict[str, dict[str, Any]] = field(default_factory=dict)
     give_tfs: bool | None = None  # pass the TF list to methods that accept one
@@ -83,8 +93,16 @@ class RunConfig:
         for key, val in p.items():
             if getattr(c, key) is None:
                 setattr(c, key, val)
+        from bench.protocol import resolve_protocol
+        from simulators.groundgan.depths import parse_depths
+
         known = _known_methods()
         c.methods = list(known) if c.methods is None else [str(m).lower() for m in c.methods]
+        c.depths = parse_depths(c.depths) if c.depths else None
+        resolve_protocol(c, known)
+        from bench.pipeline.sources import run_depths
+
+        run_depths(c)  # depths the simulator cannot make are refused before any work
         unknown = sorted(set(c.methods) - set(known))
         if unknown:
             raise BenchError(f"unknown method(s): {', '.join(unknown)}.",
@@ -98,6 +116,11 @@ class RunConfig:
             raise BenchError(f"real_fraction must be in (0, 1], got {c.real_fraction}.", "Use 0.8 (the default).")
         if int(c.n_boot) < 100:
             raise BenchError(f"n_boot must be at least 100, got {c.n_boot}.", "Use 1000 (the default).")
+        from datasets.networks import REFERENCE_METHODS
+
+        if c.reference_method not in REFERENCE_METHODS:
+            raise BenchError(f"unknown reference method {c.reference_method!r}.",
+                             f"Choose one of {', '.join(REFERENCE_METHODS)}.")
         if c.executor not in ("native", "docker"):
             raise BenchError(f"unknown executor {c.executor!r}.", "Use native or docker.")
         if c.device not in ("auto", "cpu", "cuda"):
@@ -118,17 +141,28 @@ class RunConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
+INF = float("inf")
+#: the default run's measurement depths and cells per data source (simulated, and a seeded subsample of the real
+#: training cells): the 30-minute budget's choice, measured in /work/notes/depth.md and the README's presets table
+DEFAULT_DEPTHS: list[float] = [1.0, 4.0, INF]
+DEFAULT_CELLS = 1000
+#: the default run's named deviations from the paper protocol (BEELINE's parameters too slow for its budget)
+DEFAULT_DEVIATIONS: dict[str, str] = {"genie3": "fast"}
+
 PRESETS: dict[str, dict[str, Any]] = {
-    "smoke": {"n_genes": 100, "simulator_preset": "smoke", "method_preset": "smoke", "give_tfs": True,
+    "smoke": {"n_genes": 100, "simulator_preset": "smoke", "protocol": "fast", "protocol_deviations": {},
+              "method_preset": "smoke", "simulator_overrides": {"count_sampling": "poisson"}, "depths": [1.0, INF],
               "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
               "realism_rf_trees": 50, "realism_max_cells": 200, "n_replicates": 2},
-    "default": {"n_genes": 300, "simulator_preset": "default", "method_preset": "fast", "give_tfs": True,
-                "grn_params": {}, "realism_rf_trees": 1000, "n_replicates": 3,
-                # 3 replicates x 3 sources: 1000 cells per replicate (not the 1960 training cells) keeps the run
-                # within 30 min on 2 cores; the tree methods' cost is about linear in cells
-                "n_cells": 1000, "real_cells": 1000},
-    "paper": {"n_genes": 1000, "simulator_preset": "paper", "method_preset": "beeline", "give_tfs": False,
-              "grn_params": {}, "realism_rf_trees": 1000, "n_replicates": 3},
+    # 3 replicates x (real, scGAN, GRouNdGAN at each depth) at 1000 cells per replicate (not the 1960 training
+    # cells) is what fits 30 min on 2 cores; the tree methods' cost is about linear in cells
+    "default": {"n_genes": 300, "simulator_preset": "default", "protocol": "paper",
+                "protocol_deviations": DEFAULT_DEVIATIONS, "simulator_overrides": {}, "depths": DEFAULT_DEPTHS,
+                "n_cells": DEFAULT_CELLS, "real_cells": DEFAULT_CELLS, "n_replicates": 3,
+                "grn_params": {}, "realism_rf_trees": 1000},
+    "paper": {"n_genes": 1000, "simulator_preset": "paper", "protocol": "paper", "protocol_deviations": {},
+              "simulator_overrides": {}, "depths": [INF], "n_replicates": 3,
+              "grn_params": {}, "realism_rf_trees": 1000},
 }
 
 

@@ -1,4 +1,5 @@
-"""GRN preparation: the GRNBoost2 reference GRN and the networks imposed on (or withheld from) the simulator.
+"""GRN preparation: the reference GRN (GRNBoost2 by default; PIDC or Pearson as a circularity control) and the
+networks imposed on (or withheld from) the simulator.
 
 From the reference GRN every target gene gets its TFs ranked by importance. Strategies (k = ranks considered):
 
@@ -34,32 +35,70 @@ from methods.native.trees import GRNBOOST2_DEFAULTS, grnboost2
 STRATEGIES = ("top", "pos-control", "neg-control", "random")
 
 
-def reference_grn(train: ad.AnnData, tfs, *, seed: int = 0, n_jobs: int | None = None, cache: bool = True,
-                  scheduler: str | None = None, **params) -> pd.DataFrame:
-    """GRNBoost2 on the training cells with the TF list as candidate regulators (cached on disk).
+#: methods whose TF-per-target ranking on the training cells can define the controls (``--reference-method``)
+REFERENCE_METHODS = ("grnboost2", "pidc", "pearson")
 
-    The input is the library-size-normalised, non-log expression, as in the paper's code. ``scheduler`` (a Dask
-    scheduler address) spreads the targets over that cluster's workers; the result does not depend on it.
+
+def reference_grn(train: ad.AnnData, tfs, *, method: str = "grnboost2", seed: int = 0, n_jobs: int | None = None,
+                  cache: bool = True, scheduler: str | None = None, **params) -> pd.DataFrame:
+    """The reference GRN: ``method``'s TF -> gene importances on the training cells (cached on disk).
+
+    ``grnboost2`` (the paper): GRNBoost2 with the TF list as candidate regulators, on the library-size-normalised,
+    non-log expression as in the paper's code; ``params`` override its settings. ``pidc`` and ``pearson`` (the
+    circularity control: a truth that does not come from a tree method) score every TF -> gene pair on log1p of
+    the same expression, as the inference methods see it: PIDC's context-corrected partial information, or the
+    absolute Pearson correlation; they take no ``params``. ``scheduler`` (a Dask scheduler address) spreads GRNBoost2's targets over
+    that cluster's workers; the result does not depend on it.
     """
+    if method not in REFERENCE_METHODS:
+        raise BenchError(f"unknown reference method {method!r}.", f"Choose one of {', '.join(REFERENCE_METHODS)}.")
+    if params and method != "grnboost2":
+        raise BenchError(f"reference method {method} takes no parameters (got {', '.join(sorted(params))}).",
+                         "Drop grn_params, or use the grnboost2 reference method.")
     X = dense(train.X)
     if X.dtype.kind != "f":  # keep float input's precision: GRNBoost2's targets stay in it (as arboreto)
         X = X.astype(np.float64)
-    tfs = sorted(set(map(str, tfs)) & set(map(str, train.var_names)))
+    genes = list(map(str, train.var_names))
+    tfs = sorted(set(map(str, tfs)) & set(genes))
     if not tfs:
         raise BenchError("no TF of the list is among the data's genes.", "Give the TF list of the data's species.")
     h = hashlib.sha256()
     h.update(np.ascontiguousarray(X).tobytes())
     # The resolved parameters (seeding included) key the cache, so a change of defaults never reuses old GRNs.
-    h.update(json.dumps({"genes": list(map(str, train.var_names)), "tfs": tfs, "seed": seed,
-                         "params": {**GRNBOOST2_DEFAULTS, **params}}, sort_keys=True).encode())
-    path = Path(settings.cache_dir) / "grn" / f"grnboost2-{h.hexdigest()[:16]}.parquet"
+    resolved = {**GRNBOOST2_DEFAULTS, **params} if method == "grnboost2" else params
+    h.update(json.dumps({"genes": genes, "tfs": tfs, "seed": seed, "params": resolved}, sort_keys=True).encode())
+    path = Path(settings.cache_dir) / "grn" / f"{method}-{h.hexdigest()[:16]}.parquet"
     if cache and path.exists():
         return pd.read_parquet(path)
-    edges = grnboost2(X, list(map(str, train.var_names)), tfs, seed=seed, n_jobs=n_jobs, scheduler=scheduler,
-                      **params)
+    if method == "grnboost2":
+        edges = grnboost2(X, genes, tfs, seed=seed, n_jobs=n_jobs, scheduler=scheduler, **params)
+    else:
+        edges = _tf_scores(np.log1p(X.astype(np.float32)), genes, tfs, method)
     if cache:
         bio.write_parquet(path, edges)
     return edges
+
+
+def _tf_scores(X: np.ndarray, genes: list[str], tfs: list[str], method: str) -> pd.DataFrame:
+    """Every TF -> other gene pair scored by PIDC or |Pearson r| (zero scores dropped), as an edge table."""
+    from bench.edges import make_edges
+
+    if method == "pidc":
+        from methods.native.pidc import infer as pidc
+
+        edges = pidc(ad.AnnData(X, var=pd.DataFrame(index=genes)), tfs=tfs)
+        return edges[edges["weight"] > 0].reset_index(drop=True)
+    X = np.asarray(X, dtype=np.float64)
+    sd = X.std(axis=0)
+    Z = np.where(sd > 0, (X - X.mean(axis=0)) / np.where(sd > 0, sd, 1.0), 0.0)
+    pos = {g: i for i, g in enumerate(genes)}
+    ti = np.asarray([pos[t] for t in tfs])
+    r = np.abs(Z[:, ti].T @ Z) / len(X)  # TFs x genes; a constant gene has r = 0 and gets no edge
+    i, j = np.nonzero(r > 0)
+    keep = ti[i] != j
+    i, j = i[keep], j[keep]
+    g = np.asarray(genes, dtype=object)
+    return make_edges(g[ti[i]], g[j], r[i, j])
 
 
 def ranked_tfs(reference: pd.DataFrame) -> dict[str, list[str]]:
@@ -122,4 +161,5 @@ def grn_summary(edges: pd.DataFrame) -> dict:
     }
 
 
-__all__ = ["STRATEGIES", "EDGE_COLUMNS", "build_grn", "grn_summary", "ranked_tfs", "read_edges", "reference_grn"]
+__all__ = ["REFERENCE_METHODS", "STRATEGIES", "EDGE_COLUMNS", "build_grn", "grn_summary", "ranked_tfs", "read_edges",
+           "reference_grn"]

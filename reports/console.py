@@ -36,4 +36,46 @@ def print_run_summary(run_dir: str | Path, timings: dict[str, float]) -> None:
         for c in comp["claims"]:
             verdict = c.get("verdict") or ("holds" if c["holds"] else "fails")
             print(f"  {verdict:<13}{c['claim']}" + (f"  ({c['evidence']})" if c.get("evidence") else ""))
+    print_depth_table(run_dir)
+    print_depth_claims(manifest.get("depth_claims"))
     print(f"\nreport: {run_dir / 'report.html'}")
+
+
+def print_depth_table(run_dir: Path) -> None:
+    """AUPRC / random per method at each GRouNdGAN depth and on the real cells (imposed / unimposed)."""
+    from bench.scoring.depth import difficulty_table, groundgan_depths
+    from reports.rundir import RunDir
+
+    lb = RunDir(run_dir).read_leaderboard()
+    if lb is None or len(groundgan_depths(lb)) < 2:
+        return
+    table = difficulty_table(lb)
+    heads = list(dict.fromkeys(label for label, _ in table.columns))
+    print("\nAUPRC / random by measurement depth (x training depth; inf = expected profile), imposed / unimposed:")
+    print(f"  {'method':<12}" + "".join(f"{h:>14}" for h in heads))
+    for m, row in table.iterrows():
+        cells = [f"{_fmt(_num(row.get((h, 'pos-control'))))}/{_fmt(_num(row.get((h, 'neg-control'))))}"
+                 for h in heads]
+        print(f"  {m:<12}" + "".join(f"{c:>14}" for c in cells))
+
+
+def _num(x):
+    import math
+
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def print_depth_claims(records) -> None:
+    """The paper's claims x GRouNdGAN measurement depth (holds / fails / inconclusive)."""
+    if not records:
+        return
+    import pandas as pd
+
+    from bench.scoring.depth import claims_matrix
+
+    mat = claims_matrix(pd.DataFrame(records))
+    width = max(len(c) for c in mat.index) + 2
+    print("\nthe paper's claims at each measurement depth (x training depth; inf = expected profile):")
+    print("  " + " " * width + "".join(f"{d:>14}" for d in mat.columns))
+    for claim, row in mat.iterrows():
+        print(f"  {claim:<{width}}" + "".join(f"{v:>14}" for v in row))

@@ -369,12 +369,15 @@ def report_context(run_dir: str | os.PathLike, public: bool = False) -> dict:
         ctx["knockout"], ctx["knockout_edges"] = knockout_tables(ko)
         ctx["knockout_figure"] = figures.knockout_figure(ko)
     if manifest is not None:
-        shown_elsewhere = ("package_versions", "paper_comparison", "realism", "knockout")
+        shown_elsewhere = ("package_versions", "paper_comparison", "realism", "knockout", "depth_claims")
         ctx["metadata"] = kv_table([kv for kv in _flatten({k: v for k, v in manifest.items()
                                                            if k not in shown_elsewhere})],
                                    id="metadata-table")
         ctx["paper"] = paper_section(manifest.get("paper_comparison"))
     ctx["versions"] = _versions(manifest, lb)
+    from reports.depth import depth_section
+
+    ctx["depth"] = depth_section(lb, realism, colors)
 
     run_id = (manifest or {}).get("run_id") or rd.path.resolve().name
     datasets = sorted(set(lb["dataset"])) if lb is not None else []
@@ -385,7 +388,8 @@ def report_context(run_dir: str | os.PathLike, public: bool = False) -> dict:
     if lb is not None:
         sub.append(f"{lb['method'].nunique()} method(s), {len(lb)} row(s), {n_failed} failed")
     toc = ([("verdict", "Verdict")] if ctx["verdict"] else []) + [("leaderboard", "Leaderboard"), ("controls", "Pos vs neg control")] + \
-          ([("paper", "vs the paper")] if ctx["paper"] else []) + [("curves", "Curves"),
+          ([("paper", "vs the paper")] if ctx["paper"] else []) + \
+          ([("depth", "Measurement depth")] if ctx["depth"] else []) + [("curves", "Curves"),
            ("realism", "Realism"), ("knockout", "Knockouts"), ("failures", f"Failures ({n_failed})"),
            ("metadata", "Run metadata")]
     preset = (manifest or {}).get("preset")

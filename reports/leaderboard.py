@@ -67,6 +67,8 @@ LEADERBOARD_DTYPES: dict[str, str] = {
     "n_genes": "Int64",
     "seed": "Int64",
     "preset": "string",
+    "protocol": "string",           # paper | fast (bench.protocol): TF list given or not, which presets
+    "depth": "float64",             # measurement depth of the source: x training depths; inf = expected profile
     "parameters": "string",         # JSON object of the method's parameters
     "input_transform": "string",    # what the method got: log1p of the normalised expression (methods.inputs)
     "executor": "string",           # native (Python, child process) or docker

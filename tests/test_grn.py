@@ -9,7 +9,8 @@ import pytest
 from bench.cli import main
 from bench.edges import check_bipartite, check_genes, read_edges, write_edges
 from bench.errors import BenchError
-from datasets.networks import STRATEGIES, build_grn, ranked_tfs
+from conftest import make_counts
+from datasets.networks import STRATEGIES, build_grn, ranked_tfs, reference_grn
 from methods.native.trees import genie3, grnboost2
 
 
@@ -125,3 +126,49 @@ def test_cli_grn_build_real_data(tmp_path, data_dir, capsys):
     assert len(neg) == len(pos) and not set(zip(pos.regulator, pos.target)) & set(zip(neg.regulator, neg.target))
     assert main(["grn", "show", str(out)]) == 0
     assert "bipartite        True" in capsys.readouterr().out
+
+
+def _check_controls(pos, neg):
+    """Today's invariants of the control GRNs: bipartite, disjoint, same targets with equal in-degree."""
+    for g in (pos, neg):
+        check_bipartite(g)
+        assert list(g.columns) == ["regulator", "target", "weight", "rank"]
+    assert not set(zip(pos.regulator, pos.target)) & set(zip(neg.regulator, neg.target))
+    pd.testing.assert_series_equal(pos.groupby("target").size(), neg.groupby("target").size())
+
+
+@pytest.mark.parametrize("method", ["pidc", "pearson"])
+def test_reference_methods_keep_the_control_invariants(method):
+    adata, tfs, truth = make_counts(n_cells=300, n_genes=40, n_tfs=8, seed=4)
+    adata.X = (adata.X / adata.X.sum(1, keepdims=True) * 20000).astype(np.float32)
+    ref = reference_grn(adata, tfs, method=method, seed=0)
+    assert set(ref["regulator"]) <= set(tfs) and not (ref["regulator"] == ref["target"]).any()
+    pos, neg = build_grn(ref, "pos-control", k=6), build_grn(ref, "neg-control", k=6)
+    _check_controls(pos, neg)
+    assert len(pos) > 40
+    # the planted regulation is what the ranking finds: the strongest TF of most targets is a true parent
+    top = build_grn(ref, "top", k=1)
+    assert np.mean([(r, t) in truth for r, t in zip(top.regulator, top.target)]) > 0.6
+    again = reference_grn(adata, tfs, method=method, seed=0, cache=False)
+    pd.testing.assert_frame_equal(ref, again)
+
+
+def test_reference_method_bad_input(capsys):
+    adata, tfs, _ = make_counts(n_cells=40, n_genes=10, n_tfs=3, seed=0)
+    with pytest.raises(BenchError, match="unknown reference method"):
+        reference_grn(adata, tfs, method="genie3")
+    with pytest.raises(BenchError, match="no parameters"):
+        reference_grn(adata, tfs, method="pearson", n_estimators=10)
+    assert main(["grn", "build", "bonemarrow", "--reference-method", "aracne"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown reference method" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_cli_grn_build_pearson_reference_real_data(tmp_path, data_dir):
+    pos_out, neg_out = tmp_path / "pos.parquet", tmp_path / "neg.parquet"
+    for strat, out in (("pos-control", pos_out), ("neg-control", neg_out)):
+        assert main(["grn", "build", "pbmc68k-reduced", "--n-genes", "150", "--strategy", strat,
+                     "--reference-method", "pearson", "--out", str(out)]) == 0
+    pos, neg = read_edges(pos_out), read_edges(neg_out)
+    _check_controls(pos, neg)
+    assert len(pos) > 50

@@ -6,11 +6,13 @@ import json
 import shutil
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from bench.cli import main
 from bench.config import PRESETS, RunConfig, load_config, to_toml
+from bench.edges import make_edges
 from bench.errors import BenchError
 from bench.pipeline import STAGES, downstream
 from methods.base import all_methods
@@ -44,8 +46,8 @@ def test_smoke_run_outputs(smoke_run):
               "realism.json", "knockout.parquet"):
         assert (out / f).exists(), f
     lb = pd.read_parquet(out / "leaderboard.parquet")
-    assert len(lb) == len(all_methods()) * 3 * 2 * 2  # every registered method x sources x controls x replicates
-    assert set(lb["simulator"]) == {"groundgan", "real", "scgan"}
+    assert len(lb) == len(all_methods()) * 4 * 2 * 2  # methods x sources (GRouNdGAN at x1 and inf) x controls x reps
+    assert set(lb["simulator"]) == {"groundgan", "groundgan-inf", "real", "scgan"}
     assert set(lb["ground_truth"]) == {"pos-control", "neg-control"}
     assert set(lb["replicate"]) == {0, 1}
     assert set(lb["status"]) <= {"ok", "failed", "timeout"}
@@ -75,20 +77,49 @@ def test_smoke_run_replicates_and_verdicts(smoke_run):
     real = [pd.read_csv(out / "pseudotime" / f)["cell"] for f in ("real.csv", "real-rep1.csv")]
     assert len(real[0]) == len(real[1]) == 300 and set(real[0]) != set(real[1])  # seeded subsamples
     s = pd.read_parquet(out / "summary.parquet")
-    assert len(s) == len(all_methods()) * 3 * 2 and set(s["n_replicates"]) == {2}
+    assert len(s) == len(all_methods()) * 4 * 2 and set(s["n_replicates"]) == {2}
     ok = s[s["auprc_ratio"].notna()]
     assert ((ok["auprc_ratio_ci_low"] <= ok["auprc_ratio"] + 1e-9)
             & (ok["auprc_ratio"] <= ok["auprc_ratio_ci_high"] + 1e-9)).all()
     assert set(s.loc[s["baseline"], "method"]) == {"random", "pearson"} and ok["tied_group"].notna().all()
     pw = pd.read_parquet(out / "pairwise.parquet")
-    assert pw["p_a_beats_b"].between(0, 1).all() and set(pw["simulator"]) == {"groundgan", "real", "scgan"}
+    assert pw["p_a_beats_b"].between(0, 1).all() and set(pw["simulator"]) == {"groundgan", "groundgan-inf", "real", "scgan"}
     qc = pd.read_parquet(out / "qc.parquet")
     assert {"uninformative", "unrealistic", "not-imposed"} <= set(qc["gate"])
-    assert set(qc.loc[qc["gate"] == "not-imposed", "simulator"]) == {"groundgan"}
+    assert set(qc.loc[qc["gate"] == "not-imposed", "simulator"]) == {"groundgan", "groundgan-inf"}
     lb = pd.read_parquet(out / "leaderboard.parquet")
     assert lb["qc"].notna().all()
     st = pd.read_parquet(out / "stability.parquet")
     assert st["spearman_median"].notna().any() and (st["n_pairs"] <= 1).all()
+
+
+def test_smoke_run_depth_axis(smoke_run):
+    """One GRouNdGAN, two measurement depths: the same cells, a depth column, realism and claims per depth."""
+    import anndata as ad
+
+    out, code, *_ = smoke_run
+    assert code == 0
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    depth = lb.drop_duplicates("simulator").set_index("simulator")["depth"]
+    assert depth["groundgan"] == 1.0 and np.isinf(depth["groundgan-inf"]) and depth["real"] == 1.0
+    assert set(lb["protocol"]) == {"fast"}
+    x1, exp = (ad.read_h5ad(out / "simulate" / f"{s}.h5ad") for s in ("groundgan", "groundgan-inf"))
+    assert list(x1.obs_names) == list(exp.obs_names)
+    assert np.isinf(exp.obs["depth"]).all() and exp.uns["simulator"]["measurement"]["kind"] == "expected"
+    # the same cells: each sampled cell is closer to its own expected profile than to most others
+    lx, le = np.log1p(x1.X), np.log1p(exp.X)
+    own = ((lx - le) ** 2).sum(1)
+    other = ((lx - np.roll(le, 1, axis=0)) ** 2).sum(1)
+    assert (own < other).mean() > 0.8
+    groundgan_info = json.loads((out / "groundgan" / "_stage.json").read_text())
+    assert groundgan_info["info"]  # trained once; the depths only re-measure its cells
+    realism = json.loads((out / "realism.json").read_text())["entries"]
+    assert {e["simulator"] for e in realism} == {"groundgan", "groundgan-inf", "scgan"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    claims = pd.DataFrame(manifest["depth_claims"])
+    assert set(claims["depth"]) == {"1", "inf"} and len(claims) == 8
+    assert set(claims["verdict"]) <= {"holds", "fails", "inconclusive"}
+    assert 'id="depth"' in (out / "report.html").read_text()
 
 
 @pytest.mark.slow
@@ -128,6 +159,41 @@ def test_resume_recomputes_only_what_is_missing(smoke_run):
     pd.testing.assert_frame_equal(pd.read_parquet(victim / "edges.parquet"), edges_before)  # seeded
 
 
+def _spy_infer(adata, *, pseudotime=None, tfs=None, seed=0):
+    """Fails when handed a TF list, so that its record says what the method function was called with."""
+    if tfs is not None:
+        raise RuntimeError(f"called with a TF list of {len(tfs)} genes")
+    X = np.asarray(adata.X, dtype=float)
+    C = np.nan_to_num(np.corrcoef(X.T))
+    g = list(map(str, adata.var_names))
+    return make_edges(*zip(*[(g[i], g[j], abs(C[i, j])) for i in range(len(g)) for j in range(len(g)) if i != j]))
+
+
+def test_paper_protocol_gives_no_method_a_tf_list(smoke_run, tmp_path, monkeypatch):
+    from methods import base
+
+    base.all_methods()
+    spy = base.Method(base.MethodInfo("TfSpy", "fails when given a TF list", "none", "none", accepts_tfs=True),
+                      _spy_infer)
+    monkeypatch.setitem(base._registry, "tfspy", spy)
+    out = tmp_path / "run"
+    shutil.copytree(smoke_run[0], out)  # data, GRNs and simulators are reused from the smoke run
+    cfg = tmp_path / "spy.toml"  # only the spy, on the real and the x1 cells; no knockouts
+    cfg.write_text('dataset = "bonemarrow"\npreset = "smoke"\nmethods = ["tfspy"]\nsources = ["real", "groundgan"]\n'
+                   'depths = [1]\nknockout_tfs = 0\n')
+    args = ["run", "--config", str(cfg), "--out", str(out), "--quiet"]
+    assert main([*args, "--protocol", "paper"]) == 0
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    assert len(lb) == 4 and (lb["status"] == "ok").all() and set(lb["protocol"]) == {"paper"}
+    for src in ("real", "groundgan"):
+        assert json.loads((out / "infer" / src / "TfSpy" / "record.json").read_text())["used_tfs"] is False
+    # the fast protocol hands it the TF list
+    assert main([*args, "--protocol", "fast"]) == 0
+    lb = pd.read_parquet(out / "leaderboard.parquet")
+    assert (lb["status"] == "failed").all() and lb["error"].str.contains("called with a TF list").all()
+    assert set(lb["protocol"]) == {"fast"}
+
+
 def test_force_marks_downstream():
     assert downstream(["simulate"]) == {"simulate", "pseudotime", "infer", "score", "report"}
     assert downstream(["data"]) == set(STAGES)
@@ -150,6 +216,10 @@ def test_config_toml_round_trip(tmp_path):
     (["--config", "/nonexistent/c.toml"], "config file not found"),
     (["--force", "everything"], "unknown stage"),
     (["--replicates", "0"], "n_replicates must be at least 1"),
+    (["--depths", "1,0"], "bad depth"),
+    (["--preset", "paper", "--depths", "4"], "need a simulator with count sampling"),
+    (["--protocol", "beeline"], "unknown protocol"),
+    (["--reference-method", "aracne"], "unknown reference method"),
 ])
 def test_bad_input(args, msg, tmp_path, capsys):
     out = tmp_path / "run"

@@ -26,10 +26,13 @@ def register(app: typer.Typer) -> None:
                                     help="highly variable genes to keep (default: as `bench run`'s default preset; "
                                          "the paper and --preset paper use 1000)"),
         tfs: Optional[str] = typer.Option(None, "--tfs", help="mouse, human or a TF list file"),
+        reference_method: str = typer.Option("grnboost2", "--reference-method",
+                                             help="grnboost2 (the paper) | pidc | pearson: whose ranking of TFs "
+                                                  "per target defines the GRNs"),
         out: Optional[Path] = typer.Option(None, "--out", help="output .parquet/.csv/.tsv "
                                            "(default grn_<dataset>_<strategy>_k<k>.parquet)"),
     ) -> None:
-        """Run GRNBoost2 on the training split (cached) and derive a GRN by a strategy.
+        """Rank TFs per target on the training split (GRNBoost2 by default; cached) and derive a GRN by a strategy.
 
         The data are prepared as by `bench run`'s default preset (300 highly variable genes; --n-genes 1000 for
         the paper's setting), so with the same --seed and --k this is the GRN that `bench run` imposes.
@@ -37,6 +40,8 @@ def register(app: typer.Typer) -> None:
         Examples:
 
           bench grn build bonemarrow --strategy pos-control --k 10
+
+          bench grn build bonemarrow --strategy pos-control --reference-method pidc
 
           bench grn build bonemarrow --strategy neg-control --k 10 --out neg.csv
         """
@@ -47,13 +52,18 @@ def register(app: typer.Typer) -> None:
         check_choice(strategy, "--strategy", ("top", "pos-control", "neg-control", "random"))
         check_int(k, "--k", minimum=1)
         from bench.edges import write_edges
+        from bench.errors import BenchError
         from datasets import dataset_tfs, get_split, prepare_dataset
-        from datasets.networks import build_grn, grn_summary, reference_grn
+        from datasets.networks import REFERENCE_METHODS, build_grn, grn_summary, reference_grn
 
+        if reference_method not in REFERENCE_METHODS:  # before the (slow) preparation
+            raise BenchError(f"unknown reference method {reference_method!r}.",
+                             f"Choose one of {', '.join(REFERENCE_METHODS)}.")
         adata = prepare_dataset(name, n_genes=n_genes, seed=seed, tfs=tfs)
         t0 = time.perf_counter()
-        ref = reference_grn(get_split(adata, "train"), dataset_tfs(adata), seed=seed)
-        typer.echo(f"reference GRN (GRNBoost2, training split): {len(ref)} edges in {time.perf_counter() - t0:.1f} s")
+        ref = reference_grn(get_split(adata, "train"), dataset_tfs(adata), method=reference_method, seed=seed)
+        typer.echo(f"reference GRN ({reference_method}, training split): {len(ref)} edges in "
+                   f"{time.perf_counter() - t0:.1f} s")
         edges = build_grn(ref, strategy, k=k, seed=seed)
         safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[-40:]
         out = out or Path(f"grn_{safe}_{strategy}_k{k}.parquet")

@@ -27,6 +27,14 @@ def register(app: typer.Typer) -> None:
         seed: Optional[int] = typer.Option(None, "--seed", help="seed of everything (default 0)"),
         replicates: Optional[int] = typer.Option(None, "--replicates", help="replicate datasets per data source "
                                                  "(fresh simulated cells, real subsamples); default preset 3"),
+        protocol: Optional[str] = typer.Option(None, "--protocol", help="paper (no TF list, BEELINE's parameters; "
+                                               "the default) | fast (fast presets, TF list given)"),
+        depths: Optional[str] = typer.Option(None, "--depths", help="measurement depths of the GRouNdGAN sources: "
+                                             "multipliers of the training depths and inf (expected profile), "
+                                             "e.g. 1,4,16,inf"),
+        reference_method: Optional[str] = typer.Option(None, "--reference-method",
+                                                       help="whose TF ranking defines the control GRNs: grnboost2 "
+                                                            "(default) | pidc | pearson"),
         config: Optional[Path] = typer.Option(None, "--config", help="TOML file with the same keys as these flags"),
         force: list[str] = typer.Option([], "--force", help="recompute a stage and what depends on it (repeatable): "
                                         "data, grn, groundgan, scgan, simulate, pseudotime, infer, score, report, all"),
@@ -56,6 +64,8 @@ def register(app: typer.Typer) -> None:
           bench run --dataset bonemarrow --param leap.tie_order=beeline --param sincerities.cv_alignment=fraction
           bench run --preset paper --plan --n-workers 64        # how long, before starting
           bench run --plan --out runs/smoke                     # estimate vs actual of a finished run
+          bench run --dataset bonemarrow --protocol fast --reference-method pidc
+          bench run --dataset bonemarrow --depths 1,4,16,inf
         """
         from bench.config import load_config
         from bench.pipeline import run_pipeline
@@ -66,7 +76,8 @@ def register(app: typer.Typer) -> None:
         cfg = load_config(config, dataset=dataset, preset=preset, methods=_split(methods), sources=_split(sources),
                           executor=executor, device=device, scheduler=scheduler,
                           out=str(out) if out else None, seed=seed, layer=layer, make_unique=make_unique,
-                          n_workers=n_workers, n_replicates=replicates)
+                          n_workers=n_workers, n_replicates=replicates, protocol=protocol,
+                          reference_method=reference_method, depths=_split(depths))
         cfg.method_params = merge_params(cfg.method_params, parse_param_overrides(param))
         cfg.resolved()  # bad input ends here, before anything is written
         if plan:

@@ -26,7 +26,12 @@ METHOD_PRESET_CHOICES = {"smoke": ["smoke", "test", "fast"], "fast": ["fast"], "
 
 
 def method_preset(cfg: RunConfig, method: Method) -> str | None:
-    """The preset of ``method`` used under the run's ``method_preset`` (recorded with every result)."""
+    """The preset of ``method`` used under the run's ``method_preset`` (recorded with every result); a named
+    deviation of the protocol (``protocol_deviations``) wins."""
+    from bench.protocol import deviation_preset
+
+    if deviation_preset(cfg, method.name):
+        return deviation_preset(cfg, method.name)
     if not cfg.method_preset:
         return None
     for name in METHOD_PRESET_CHOICES.get(cfg.method_preset, [cfg.method_preset]):

@@ -14,6 +14,7 @@ cells (all of them when there is a single replicate). Methods run on replicate `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,9 @@ import anndata as ad
 import numpy as np
 
 from bench.config import RunConfig
-from simulators import GRouNdGAN, ScGAN
+from bench.errors import BenchError
+from simulators import GRouNdGAN, ScGAN, get_preset
+from simulators.groundgan.depths import EXPECTED, depth_label, parse_depths
 
 if TYPE_CHECKING:
     from bench.pipeline.context import RunContext
@@ -89,14 +92,69 @@ def with_replicates(sources: list[Source], n_replicates: int) -> list[Source]:
     return out
 
 
+def generate_at_depth(ctx: "RunContext", source: Source) -> ad.AnnData:
+    """The run's GRouNdGAN cells measured at ``source.meta["depth"]`` (the same cells at every depth: replicate
+    ``r`` of every depth shares the generation seed, so the depths differ only in the measurement)."""
+    m = source.meta["depth"]
+    return load_model(ctx, "groundgan").generate(n_simulated_cells(ctx), seed=generation_seed(ctx, source),
+                                                 depths=[m])[m]
+
+
+def count_sampling(cfg: RunConfig) -> bool:
+    """Whether the run's simulators sample counts (``count_sampling="poisson"``) or output expected profiles."""
+    over = cfg.simulator_overrides or {}
+    return (over.get("count_sampling") or get_preset(cfg.simulator_preset or "default")["count_sampling"]) \
+        == "poisson"
+
+
+def run_depths(cfg: RunConfig) -> list[float]:
+    """The measurement depths of the run's GRouNdGAN sources (multipliers of the training depths, inf = expected).
+
+    Without count sampling the simulator's only output is the expected profile: one source of depth inf.
+    """
+    if not count_sampling(cfg):
+        finite = [m for m in parse_depths(cfg.depths or [EXPECTED]) if math.isfinite(m) and m != 1.0]
+        if finite:
+            raise BenchError(f"depths {', '.join(depth_label(m) for m in finite)} need a simulator with count "
+                             "sampling, but this run's simulator outputs expected profiles.",
+                             'Set simulator_overrides = {count_sampling = "poisson"}, or depths = ["inf"].')
+        return [EXPECTED]
+    return parse_depths(cfg.depths or [1.0])
+
+
+def source_name(depth: float, count_sampled: bool = True) -> str:
+    """``groundgan`` for the simulator's usual output, else ``groundgan-x<m>`` / ``groundgan-inf``."""
+    usual = 1.0 if count_sampled else EXPECTED
+    return "groundgan" if depth == usual else f"groundgan-{'inf' if math.isinf(depth) else 'x' + depth_label(depth)}"
+
+
+def groundgan_sources(cfg: RunConfig) -> list[Source]:
+    """One GRouNdGAN source per measurement depth (:func:`run_depths`); ``meta["depth"]`` is the multiplier.
+
+    The same cells (same noise) at every depth: only the measurement differs, nothing is retrained.
+    """
+    sampled = count_sampling(cfg)
+    return [Source(source_name(m, sampled), model="groundgan", meta={"depth": m},
+                   generate=generate_from_model if source_name(m, sampled) == "groundgan" else generate_at_depth)
+            for m in run_depths(cfg)]
+
+
+def source_depth(cfg: RunConfig, source: Source) -> float:
+    """The leaderboard's ``depth`` of a source: its multiplier; the real cells and scGAN are measured at the
+    training depths (1), or scGAN gives expected profiles (inf) without count sampling."""
+    if "depth" in source.meta:
+        return float(source.meta["depth"])
+    return 1.0 if source.name == "real" or count_sampling(cfg) else EXPECTED
+
+
 def run_sources(cfg: RunConfig) -> list[Source]:
     """The run's data sources with their replicates, in the config's order (the one place they are enumerated)."""
     known = {
-        "real": Source("real"),
-        "groundgan": Source("groundgan", model="groundgan", generate=generate_from_model),
-        "scgan": Source("scgan", model="scgan", generate=generate_from_model),
+        "real": [Source("real")],
+        "groundgan": groundgan_sources(cfg),
+        "scgan": [Source("scgan", model="scgan", generate=generate_from_model)],
     }
-    return with_replicates([known[name] for name in cfg.sources], cfg.n_replicates or 1)
+    return with_replicates([s for name in cfg.sources for s in known[name]], cfg.n_replicates or 1)
 
 
 def replicate_plan(cfg: RunConfig) -> dict[str, Any]:

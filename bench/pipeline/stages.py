@@ -23,7 +23,8 @@ from bench.edges import write_edges
 from bench.pipeline.context import RunContext, stable_hash
 from bench.placement import run_training
 from bench.pipeline.infer import method_preset, run_infer_stage
-from bench.pipeline.sources import load_model, replicate_plan, run_sources, source_cells, sources_to_simulate
+from bench.pipeline.sources import (load_model, replicate_plan, run_sources, source_cells, source_depth,
+                                    sources_to_simulate)
 from bench.scoring.run import score_run
 from datasets import dataset_tfs, get_split, prepare_dataset
 from datasets.loaders import source_fingerprint  # the content of the input file is in the data stage's key
@@ -78,10 +79,12 @@ def load_data(ctx: RunContext) -> None:
 # -- grn ----------------------------------------------------------------------------------------------------
 def run_grn(ctx: RunContext, d: Path) -> dict:
     cfg = ctx.cfg
-    ref = reference_grn(ctx.splits["train"], ctx.tfs, seed=cfg.seed, scheduler=cfg.scheduler,
-                        **(cfg.grn_params or {}))
+    # grn_params tune GRNBoost2 only; the other reference methods have no parameters
+    params = (cfg.grn_params or {}) if cfg.reference_method == "grnboost2" else {}
+    ref = reference_grn(ctx.splits["train"], ctx.tfs, method=cfg.reference_method, seed=cfg.seed,
+                        scheduler=cfg.scheduler, **params)
     write_edges(d / "reference.parquet", ref)
-    info = {"reference_edges": int(len(ref))}
+    info = {"reference_method": cfg.reference_method, "reference_edges": int(len(ref))}
     for strategy in CONTROLS:
         g = build_grn(ref, strategy, k=cfg.k, seed=cfg.seed)
         write_edges(d / f"{strategy}.parquet", g)
@@ -168,14 +171,18 @@ def run_pseudotime(ctx: RunContext, d: Path) -> dict:
 
 # -- score and report ---------------------------------------------------------------------------------------
 def run_score(ctx: RunContext, d: Path) -> dict:
-    result = score_run(ctx.rundir, cfg=ctx.cfg, sources=run_sources(ctx.cfg), methods=ctx.methods,
+    sources = run_sources(ctx.cfg)
+    result = score_run(ctx.rundir, cfg=ctx.cfg, sources=sources, methods=ctx.methods,
                        pos=ctx.pos, neg=ctx.neg, test=ctx.splits["test"],
                        preset_of=lambda m: method_preset(ctx.cfg, m), say=ctx.progress.say,
                        load_groundgan=lambda: GRouNdGAN.load(ctx.stage_dir("groundgan") / "model",
-                                                             device=ctx.cfg.device))
+                                                             device=ctx.cfg.device),
+                       depth_of={s.simulator: source_depth(ctx.cfg, s) for s in sources},
+                       simulated=[s.name for s in sources if s.simulated and s.replicate == 0])
     ctx.write_manifest(paper_comparison=result["paper_comparison"], realism=result.pop("realism"),
                        knockout=result["knockout"], data=ctx.info.get("data", {}),
-                       replicates=replicate_plan(ctx.cfg), verdicts=result["verdicts"])
+                       replicates=replicate_plan(ctx.cfg), verdicts=result["verdicts"],
+                       depth_claims=result.pop("depth_claims"))
     return result
 
 
@@ -190,7 +197,8 @@ def _simulated(ctx: RunContext) -> list[dict]:
 STAGES_TABLE: list[Stage] = [
     Stage("data", run_data, (), lambda c: (c.cfg.dataset, c.cfg.n_genes, c.cfg.seed, source_fingerprint(c.cfg.dataset),
                                            c.cfg.layer, c.cfg.make_unique), load=load_data),
-    Stage("grn", run_grn, ("data",), lambda c: (c.cfg.k, c.cfg.seed, c.cfg.grn_params), load=load_grn),
+    Stage("grn", run_grn, ("data",), lambda c: (c.cfg.k, c.cfg.seed, c.cfg.grn_params, c.cfg.reference_method),
+          load=load_grn),
     Stage("groundgan", run_groundgan, ("grn",),
           lambda c: (c.cfg.simulator_preset, c.cfg.simulator_overrides or {}, c.cfg.seed)),
     Stage("scgan", run_scgan, ("data", "groundgan"),
@@ -203,7 +211,7 @@ STAGES_TABLE: list[Stage] = [
                      c.cfg.real_fraction)),
     Stage("infer", run_infer_stage, ("simulate", "pseudotime"),
           lambda c: (c.cfg.methods, c.cfg.method_preset, c.cfg.method_params, c.cfg.give_tfs, c.cfg.executor,
-                     c.cfg.seed, c.input_transform)),
+                     c.cfg.seed, c.input_transform, c.cfg.protocol_deviations)),
     Stage("score", run_score, ("infer",),
           lambda c: (c.cfg.k_max, c.cfg.knockout_tfs, c.cfg.knockout_cells, c.cfg.seed, c.cfg.realism_rf_trees,
                      c.cfg.realism_max_cells, c.cfg.n_boot, c.cfg.rf_auroc_max, 4)),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import anndata as ad
@@ -20,6 +20,7 @@ import pandas as pd
 
 from bench.arrays import dense
 from bench.config import RunConfig
+from bench.scoring.depth import claims_by_depth, groundgan_depths
 from bench.scoring.grn import control_universe, evaluate_grn
 from bench.scoring.knockout import fraction_significant, knockout_study
 from bench.scoring.paper import paper_comparison
@@ -69,18 +70,21 @@ def method_rows(rd: RunDir, *, cfg: RunConfig, source, method: Method, pos, neg,
 
 
 def score_edges(rd: RunDir, *, cfg: RunConfig, sources: Sequence, methods: Sequence[Method], pos, neg,
-                preset_of: Callable[[Method], str | None]) -> tuple[int, dict]:
+                preset_of: Callable[[Method], str | None], depth_of: Mapping[str, float] | None = None
+                ) -> tuple[int, dict]:
     """Write the leaderboard and the curves (once each); returns the number of rows and the predictions
-    ``{simulator: {method: [edges or None per replicate]}}`` for :func:`bench.scoring.verdicts.compute_verdicts`."""
+    ``{simulator: {method: [edges or None per replicate]}}`` for :func:`bench.scoring.verdicts.compute_verdicts`.
+    ``depth_of`` gives each data source's measurement depth (the leaderboard's ``depth`` column)."""
     universe_genes = control_universe(pos, neg)
     base = dict(seed=cfg.seed, config_hash=cfg.hash(), package_versions=package_versions(), run_id=rd.path.name,
-                n_genes=len(set(pos.regulator) | set(pos.target)))
+                n_genes=len(set(pos.regulator) | set(pos.target)), protocol=cfg.protocol)
     rows, curves = [], []
     preds: dict[str, dict[str, list]] = {}
     for source in sorted(sources, key=lambda s: s.replicate):
         for m in methods:
             r, c, pred = method_rows(rd, cfg=cfg, source=source, method=m, pos=pos, neg=neg,
-                                     universe_genes=universe_genes, default_preset=preset_of(m), common=base)
+                                     universe_genes=universe_genes, default_preset=preset_of(m),
+                                     common={**base, "depth": (depth_of or {}).get(source.simulator)})
             rows += r
             curves += c
             preds.setdefault(source.simulator, {}).setdefault(m.name, []).append(pred)
@@ -112,10 +116,12 @@ def score_verdicts(rd: RunDir, *, cfg: RunConfig, sources: Sequence, methods: Se
     return v
 
 
-def score_realism(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], test, say: Callable[[str], None]) -> dict:
-    """Simulated cells against the held-out real cells, with a real-vs-real control (replicate 0 of each source)."""
+def score_realism(rd: RunDir, *, cfg: RunConfig, sources: Sequence[str], test, say: Callable[[str], None],
+                  simulated: Sequence[str] = SIMULATED) -> dict:
+    """Simulated cells (the ``simulated`` sources, e.g. every GRouNdGAN depth) against the held-out real cells,
+    with a real-vs-real control."""
     realism = {}
-    for source in [s for s in SIMULATED if s in sources]:
+    for source in [s for s in sources if s in simulated]:
         sim = ad.read_h5ad(rd.path / "simulate" / f"{source}.h5ad")
         genes = [g for g in sim.var_names if g in set(test.var_names)]
         real_x, sim_x = dense(test[:, genes].X, np.float32), dense(sim[:, genes].X, np.float32)
@@ -146,7 +152,8 @@ def score_knockouts(rd: RunDir, *, cfg: RunConfig, pos, model, say: Callable[[st
 
 def score_run(rd: RunDir, *, cfg: RunConfig, sources: Sequence, methods: Sequence[Method], pos, neg, test,
               preset_of: Callable[[Method], str | None], load_groundgan: Callable[[], Any],
-              say: Callable[[str], None] = lambda msg: None) -> dict:
+              say: Callable[[str], None] = lambda msg: None, depth_of: Mapping[str, float] | None = None,
+              simulated: Sequence[str] = SIMULATED) -> dict:
     """Rebuild every score file of the run; returns rows, realism, knockout, verdict settings and the paper
     comparison. ``sources``: the run's sources with their replicates (see the module docstring)."""
     from reports.rundir import VERDICT_PARTS
@@ -154,11 +161,16 @@ def score_run(rd: RunDir, *, cfg: RunConfig, sources: Sequence, methods: Sequenc
     for part in ("leaderboard", "curves", "realism", "embedding", "knockout", *VERDICT_PARTS):  # rebuilt whole
         with contextlib.suppress(FileNotFoundError):
             rd.file(part).unlink()
-    rows, preds = score_edges(rd, cfg=cfg, sources=sources, methods=methods, pos=pos, neg=neg, preset_of=preset_of)
+    rows, preds = score_edges(rd, cfg=cfg, sources=sources, methods=methods, pos=pos, neg=neg, preset_of=preset_of,
+                              depth_of=depth_of)
     say(f"  scored {rows} leaderboard rows")
-    realism = score_realism(rd, cfg=cfg, sources=[s.name for s in sources if s.replicate == 0], test=test, say=say)
+    realism = score_realism(rd, cfg=cfg, sources=[s.name for s in sources if s.replicate == 0], test=test, say=say,
+                            simulated=simulated)
     v = score_verdicts(rd, cfg=cfg, sources=sources, methods=methods, preds=preds, pos=pos, neg=neg,
                        realism=realism, say=say)
     knockout = score_knockouts(rd, cfg=cfg, pos=pos, model=load_groundgan(), say=say) if cfg.knockout_tfs > 0 else {}
+    lb = rd.read_leaderboard()
+    claims = claims_by_depth(lb, v.summary) if len(groundgan_depths(lb)) > 1 else None
     return {"rows": rows, "knockout": knockout, "realism": realism, "verdicts": v.settings.as_dict(),
-            "paper_comparison": paper_comparison(rd.read_leaderboard(), v.summary, v.pairwise)}
+            "paper_comparison": paper_comparison(lb, v.summary, v.pairwise),
+            "depth_claims": None if claims is None else claims.to_dict("records")}

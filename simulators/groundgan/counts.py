@@ -95,17 +95,24 @@ class CountSampler:
         """The frozen random numbers of ``n`` cells: column 0 picks the depth, the rest the counts."""
         return torch.rand(n, n_genes + 1, generator=rng)
 
-    def expected_counts(self, x: torch.Tensor, u: torch.Tensor) -> torch.Tensor:
+    def cell_depth(self, u: torch.Tensor, multiplier: float = 1.0) -> torch.Tensor:
+        """``(n, 1)`` UMI depth of each cell: the training depth picked by ``u[:, 0]``, times ``multiplier``."""
         idx = (u[:, :1] * len(self.depths)).long().clamp_(0, len(self.depths) - 1)
-        return x * (self.depths[idx] / self.library)
+        return self.depths[idx] * float(multiplier)
 
-    def frozen_sample(self, x: torch.Tensor, u: torch.Tensor, scale: torch.Tensor | None = None):
+    def expected_counts(self, x: torch.Tensor, u: torch.Tensor, multiplier: float = 1.0) -> torch.Tensor:
+        return x * (self.cell_depth(u, multiplier) / self.library)
+
+    def frozen_sample(self, x: torch.Tensor, u: torch.Tensor, scale: torch.Tensor | None = None,
+                      multiplier: float = 1.0):
         """Counts by inverse CDF from frozen uniforms ``u``; returns (cells, scale).
 
         With ``scale`` given (deterministic mode) the counts are multiplied by it instead of being re-normalised,
-        so genes whose expected value is unchanged keep their values bit for bit.
+        so genes whose expected value is unchanged keep their values bit for bit. ``multiplier`` scales every
+        cell's depth (the measurement-depth axis, :mod:`simulators.groundgan.depths`); the same ``u`` at several
+        multipliers measures the same cells more or less deeply.
         """
-        rate = self.expected_counts(x, u).double().cpu().numpy()
+        rate = self.expected_counts(x, u, multiplier).double().cpu().numpy()
         c = torch.from_numpy(poisson_ppf(u[:, 1:].double().cpu().numpy(), rate)).to(x.device, x.dtype)
         if scale is None:
             return self._renormalise(c)

@@ -96,9 +96,17 @@ class GeneratorMixin:
             raise BenchError(f"number of cells must be positive, got {n}.")
         return self._noise(int(n), seeded(seed))
 
-    def generate(self, n_cells: int, seed: int = 0):
-        """Simulate ``n_cells`` cells -> AnnData (``var_names`` = model genes, ``uns['simulator']``)."""
+    def generate(self, n_cells: int, seed: int = 0, depths=None):
+        """Simulate ``n_cells`` cells -> AnnData (``var_names`` = model genes, ``uns['simulator']``).
+
+        With ``depths`` (multipliers of the training cells' depths, ``inf`` = the expected profile), the same
+        cells measured at each depth -> ``{multiplier: AnnData}``; see :mod:`simulators.groundgan.depths`.
+        """
         self._check_fitted()
+        if depths is not None:
+            from simulators.groundgan.depths import generate_at_depths
+
+            return generate_at_depths(self, n_cells, seed, depths)
         cells = self._run(self.tg, *self._draw(n_cells, seed))[0].numpy()
         return base.make_anndata(cells, self.genes, "sim", self._provenance(seed=int(seed), n_cells=int(n_cells)))
 
