@@ -147,7 +147,7 @@ INF = float("inf")
 DEFAULT_DEPTHS: list[float] = [1.0, 4.0, INF]
 DEFAULT_CELLS = 1000
 #: the default run's named deviations from the paper protocol (BEELINE's parameters too slow for its budget)
-DEFAULT_DEVIATIONS: dict[str, str] = {"genie3": "fast"}
+DEFAULT_DEVIATIONS: dict[str, str] = {"genie3": "fast", "cespgrn": "fast"}
 
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {"n_genes": 100, "simulator_preset": "smoke", "protocol": "fast", "protocol_deviations": {},

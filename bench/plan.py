@@ -284,10 +284,13 @@ def estimate_run(cfg, *, n_workers: int | None = None, cluster: bool | None = No
     stages["simulate"] = costs["simulate_s"]
     items.append(Item("simulate", "generate", costs["simulate_s"]))
 
+    from bench.pipeline.sources import run_sources
+
+    sources = run_sources(cfg)  # every data source: replicates and measurement depths included
     methods = [get_method(m) for m in cfg.methods]
     need_pt = any(m.info.pseudotime != "none" for m in methods)
-    stages["pseudotime"] = costs["pseudotime_s"] * len(cfg.sources) if need_pt else 0.0
-    items.append(Item("pseudotime", f"{len(cfg.sources)} source(s)", stages["pseudotime"]))
+    stages["pseudotime"] = costs["pseudotime_s"] * len(sources) if need_pt else 0.0
+    items.append(Item("pseudotime", f"{len(sources)} source(s)", stages["pseudotime"]))
 
     # Inference: every (source, method).
     from bench.pipeline.infer import method_preset
@@ -296,9 +299,10 @@ def estimate_run(cfg, *, n_workers: int | None = None, cluster: bool | None = No
     genes = sz.grn_genes or sz.genes
     sim_cells = int(cfg.n_cells or sz.train)
     durations: list[float] = []
-    for source in cfg.sources:
-        cells = min(sz.train, cfg.real_cells) if (source == "real" and cfg.real_cells) else \
-            (sz.train if source == "real" else sim_cells)
+    for src in sources:
+        source, real = src.name, not src.simulated
+        real_n = int(sz.train * (cfg.real_fraction if (cfg.n_replicates or 1) > 1 else 1.0))
+        cells = min(real_n, cfg.real_cells) if (real and cfg.real_cells) else (real_n if real else sim_cells)
         for m in methods:
             preset = method_preset(cfg, m)
             params = resolve_params(m, preset, cfg.method_params.get(m.name))
@@ -319,9 +323,10 @@ def estimate_run(cfg, *, n_workers: int | None = None, cluster: bool | None = No
                 items.append(Item("infer", f"{source}/{m.name}", work + start, note=f"preset {preset}"))
     stages["infer"] = _lpt(durations, W)
 
-    rows = 2 * len(cfg.sources) * len(methods)
+    rows = 2 * len(sources) * len(methods)
     score = rows * costs["score_row_s"] + \
-        sum(1 for s in cfg.sources if s != "real") * int(cfg.realism_rf_trees or 1000) * costs["realism_tree_s"] + \
+        sum(1 for s in sources if s.simulated and s.replicate == 0) * int(cfg.realism_rf_trees or 1000) * \
+        costs["realism_tree_s"] + \
         cfg.knockout_tfs * costs["knockout_tf_s"]
     stages["score"] = score
     items.append(Item("score", f"{rows} leaderboard rows, realism, {cfg.knockout_tfs} knockouts", score))
