@@ -49,6 +49,9 @@ COSTS: dict[str, Any] = {
         "sincerities": {"*": (4.0, 1960, 300, 1.0, 2.0)},
         # methods/native/cespgrn.py docstring (benchmarks/cespgrn_memory.py, 2230 x 1000): defaults ~25 h, fast ~0.5 h
         "cespgrn": {"*": (25 * 3600.0, 2230, 1000, 1.0, 3.0), "fast": (0.5 * 3600.0, 2230, 1000, 0.0, 3.0)},
+        # the baselines: one correlation matrix, or random numbers per pair
+        "pearson": {"*": (0.1, 1960, 300, 1.0, 2.0)},
+        "random": {"*": (0.05, 1960, 300, 0.0, 2.0)},
     },
     # Start-up of a method's child process (interpreter, imports, reading the data), per method run; CeSpGRN also
     # imports torch and clusters the cells (smoke run: ~1.5 CPU s for most methods, ~8 for CeSpGRN at 100 genes).
