@@ -84,11 +84,12 @@ def check_config_types(cfg) -> None:
         if v is not None and (not isinstance(v, str) or not v.strip()):
             raise BenchError(f"{name} must be a non-empty string, got {v!r}.", "See `bench run --help`.")
     check_int(cfg.seed, "seed", minimum=0, maximum=MAX_SEED)
-    _check_str_list(cfg.methods, "methods")
+    if cfg.methods is not None:  # None = every registered method
+        _check_str_list(cfg.methods, "methods")
     _check_str_list(cfg.sources, "sources")
     check_int(cfg.n_genes, "n_genes", minimum=2, optional=True, fix="Give the number of highly variable genes, e.g. 300.")
     check_int(cfg.k, "k", minimum=1, fix="Give the TF ranks per gene, e.g. 10 (the paper's value).")
-    _check_dict(cfg.simulator_overrides, "simulator_overrides")
+    _check_dict(cfg.simulator_overrides, "simulator_overrides", optional=True)
     check_int(cfg.n_cells, "n_cells", minimum=1, optional=True,
               fix="Give the number of cells to simulate, or leave it out (= as many as the training cells).")
     _check_dict(cfg.method_params, "method_params")
