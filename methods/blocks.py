@@ -105,7 +105,7 @@ def map_blocks(fn: Callable[[Any, list], Any], shared: Any, items: Sequence, *, 
             size = int(block_size or default_block_size(len(items), cluster_threads(client)))
             parts = blocks(items, size)
             # One copy per worker, sent once; tasks name it by key (arboreto does the same).
-            [shared_f] = client.scatter([shared], broadcast=True, hash=False)
+            shared_f = scatter_everywhere(client, shared)
             token = uuid.uuid4().hex[:12]
             futures = [client.submit(fn, shared_f, part, key=f"{name}-{token}-{i}", pure=False)
                        for i, part in enumerate(parts)]
@@ -149,3 +149,18 @@ def while_seceded(active: bool = True):
         yield
     finally:
         rejoin()
+
+
+def scatter_everywhere(client, obj):
+    """Put ``obj`` on the cluster once, for many tasks to read, so that losing a worker never loses it.
+
+    Not ``client.scatter``: scattered data cannot be recomputed, and Dask's memory manager keeps a single replica
+    even after ``broadcast=True`` (measured: killing the worker holding it made Dask forget every task that needed
+    it). As the result of a task, ``obj`` is sent once, copied to the workers that read it, and recomputed from
+    the task (which the scheduler keeps) when the worker holding it dies.
+    """
+    return client.submit(_identity, obj, pure=False, key=f"bench-data-{uuid.uuid4().hex[:12]}")
+
+
+def _identity(obj):
+    return obj

@@ -27,7 +27,7 @@ from bench import interrupt
 from bench.safeid import inside
 from methods.base import Method, implementation
 from methods.beeline import ALGORITHMS, check_docker_available, run_docker
-from methods.blocks import while_seceded
+from methods.blocks import scatter_everywhere, while_seceded
 from methods.dispatch import dask_client
 from methods.isolation import new_record, run_job_in_child
 from methods.jobs import Job, make_jobs
@@ -110,7 +110,7 @@ def run_jobs(jobs: Sequence[Job], how: Execution = Execution(), *, scheduler: st
         for job in jobs:
             if id(job.adata) not in scattered:
                 # on every worker: one that dies must not take the only copy (Dask reruns its tasks elsewhere)
-                [scattered[id(job.adata)]] = client.scatter([job.adata], broadcast=True, hash=False)
+                scattered[id(job.adata)] = scatter_everywhere(client, job.adata)
         futures = {}
         for i, job in enumerate(jobs):
             bare = replace(job, method=None, adata=None)  # the method travels pickled by value, the data scattered
