@@ -34,6 +34,7 @@ import pandas as pd
 from bench.arrays import dense
 from bench import io as bio
 from bench.errors import BenchError
+from methods.ordering import TIE_ORDERS, order_cells  # noqa: F401  (re-exported: the shared cell-ordering helper)
 
 CACHE_VERSION = "dpt-paga-v2"  # bump when the computation changes: old cache entries are then ignored
 
