@@ -14,7 +14,7 @@ from bench.config import load_config
 from bench.edges import WEIGHT_DIGITS, make_edges, round_significant
 from bench.errors import BenchError
 from methods.params import merge_params, parse_param_overrides, validate_method_params
-from methods.cell_order import order_cells
+from methods.pseudotime import order_cells
 
 
 # ------------------------------------------------------------------------------------------ --param / config

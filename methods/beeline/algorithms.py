@@ -40,7 +40,6 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from methods.cell_order import order_cells
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,8 @@ def _write_pidc(d: Path, expr, pt, params, idx=0) -> None:
 
 
 def _write_leap(d: Path, expr, pt, params, idx=0) -> None:
+    from methods.pseudotime import order_cells
+
     order = pt.index[order_cells(pt.to_numpy(), "beeline")]  # BEELINE: pandas' default sort_values()
     sub = expr[order].copy()
     sub.insert(0, "GENES", sub.index)

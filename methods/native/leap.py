@@ -19,7 +19,7 @@ directly per lag. The result equals the literal definition up to float rounding 
 Tied pseudotimes (``tie_order``): BEELINE sorts cells with pandas' default ``sort_values()`` (quicksort, not
 stable), and LEAP's lagged windows depend on the order of tied cells (weights moved by up to 0.08 on tied
 data). ``"beeline"`` reproduces that order, ``"stable"`` (default) keeps tied cells in their given order; see
-:func:`methods.cell_order.order_cells`. The ``beeline`` preset uses ``"beeline"``.
+:func:`methods.pseudotime.order_cells`. The ``beeline`` preset uses ``"beeline"``.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from bench.arrays import dense
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
 from methods.native._kernels import edges_from_matrix
-from methods.cell_order import order_cells
+from methods.pseudotime import order_cells
 
 DEFAULTS = {"max_lag": 0.33, "tie_order": "stable"}
 

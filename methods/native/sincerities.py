@@ -62,8 +62,8 @@ from scipy.stats import rankdata
 
 from bench.errors import BenchError
 from methods.base import Method, MethodInfo
-from methods.cell_order import order_cells
 from methods.native._kernels import edges_from_matrix, per_lineage
+from methods.pseudotime import order_cells
 
 # glmnet.control() defaults
 _FDEV, _DEVMAX, _MNLAM = 1e-5, 0.999, 5

@@ -90,11 +90,8 @@ def _fit_block(shared: dict, block: list[tuple[int, int]]) -> list[tuple[int, np
     """Fit the targets of one block: ``block`` = [(target column, seed)]; ``shared`` = X, regulators, settings."""
     X, reg_idx, kind, params = shared["X"], shared["reg_idx"], shared["kind"], shared["params"]
     out = []
-    # As arboreto: regressors in float32 (what scikit-learn's trees cast them to anyway), target in X's precision
-    # (float64 from _infer); X_reg is cast once per run when the caller shares it.
-    X_reg = shared.get("X_reg")
-    if X_reg is None:
-        X_reg = np.asarray(X, dtype=np.float32)
+    # As arboreto: regressors in float32 (what scikit-learn's trees cast them to anyway), target in float64.
+    X_reg = shared["X_reg"]
     for t, seed in block:
         keep = reg_idx != t
         cols = reg_idx[keep]
