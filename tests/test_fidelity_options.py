@@ -22,11 +22,12 @@ from methods.pseudotime import order_cells
 def test_param_overrides_are_typed_from_the_declared_defaults():
     got = parse_param_overrides(["sincerities.cv_alignment=fraction", "LEAP.max_lag=0.25", "genie3.n_estimators=50",
                                  "cespgrn.warm_start=yes", "cespgrn.anchors=none", "leap.max_lag=0.2"])
-    assert got == {"SINCERITIES": {"cv_alignment": "fraction"}, "LEAP": {"max_lag": 0.2},
-                   "GENIE3": {"n_estimators": 50}, "CeSpGRN": {"warm_start": True, "anchors": None}}
-    assert isinstance(got["GENIE3"]["n_estimators"], int) and isinstance(got["LEAP"]["max_lag"], float)
+    # keys are the registry's method ids, whatever case was typed
+    assert got == {"sincerities": {"cv_alignment": "fraction"}, "leap": {"max_lag": 0.2},
+                   "genie3": {"n_estimators": 50}, "cespgrn": {"warm_start": True, "anchors": None}}
+    assert isinstance(got["genie3"]["n_estimators"], int) and isinstance(got["leap"]["max_lag"], float)
     # TOML values are checked the same way; a whole float is accepted for an integer
-    assert validate_method_params({"genie3": {"n_estimators": 20.0}}) == {"GENIE3": {"n_estimators": 20}}
+    assert validate_method_params({"GENIE3": {"n_estimators": 20.0}}) == {"genie3": {"n_estimators": 20}}
     assert merge_params({"GENIE3": {"n_estimators": 5, "max_features": "sqrt"}}, {"genie3": {"n_estimators": 7}}) \
         == {"GENIE3": {"n_estimators": 7, "max_features": "sqrt"}}
 
@@ -61,13 +62,13 @@ def test_cli_infer_param_round_trip(tmp_path, capsys):
     data, out = _tiny_h5ad(tmp_path), tmp_path / "out"
     assert main(["infer", "--dataset", str(data), "--methods", "ppcor", "--out", str(out),
                  "--param", "ppcor.p_value=0.5"]) == 0
-    record = json.loads((out / "PPCOR" / "record.json").read_text())
+    record = json.loads((out / "ppcor" / "record.json").read_text())
     assert record["status"] == "ok" and record["parameters"]["p_value"] == 0.5
     assert main(["infer", "--dataset", str(data), "--methods", "ppcor", "--out", str(tmp_path / "out2")]) == 0
-    default = json.loads((tmp_path / "out2" / "PPCOR" / "record.json").read_text())
+    default = json.loads((tmp_path / "out2" / "ppcor" / "record.json").read_text())
     assert default["parameters"]["p_value"] == 0.01
     # a looser p-value cut keeps at least as many non-zero edges
-    nz = lambda d: int((pd.read_parquet(d / "PPCOR" / "edges.parquet")["weight"] != 0).sum())  # noqa: E731
+    nz = lambda d: int((pd.read_parquet(d / "ppcor" / "edges.parquet")["weight"] != 0).sum())  # noqa: E731
     assert nz(out) >= nz(tmp_path / "out2")
 
 
@@ -88,7 +89,7 @@ def test_run_config_method_params(tmp_path):
     cfg_file.write_text('dataset = "bonemarrow"\n[method_params.sincerities]\ncv_alignment = "fraction"\n'
                         '[method_params.GENIE3]\nn_estimators = 20\n')
     cfg = load_config(cfg_file).resolved()
-    assert cfg.method_params == {"SINCERITIES": {"cv_alignment": "fraction"}, "GENIE3": {"n_estimators": 20}}
+    assert cfg.method_params == {"sincerities": {"cv_alignment": "fraction"}, "genie3": {"n_estimators": 20}}
     cfg_file.write_text('[method_params.genie3]\nn_trees = 20\n')
     with pytest.raises(BenchError, match="no parameter 'n_trees'"):
         load_config(cfg_file).resolved()
