@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from bench.arrays import dense
 from methods.base import Method, MethodInfo
 from methods.native._kernels import edges_from_matrix
-from bench.arrays import dense
 
 INFO = MethodInfo(
     name="pearson",
