@@ -100,7 +100,7 @@ class RunConfig:
         c.methods = list(known) if c.methods is None else [str(m).lower() for m in c.methods]
         c.depths = parse_depths(c.depths) if c.depths else None
         resolve_protocol(c, known)
-        from bench.pipeline.sources import run_depths
+        from simulators.run_depths import run_depths
 
         run_depths(c)  # depths the simulator cannot make are refused before any work
         unknown = sorted(set(c.methods) - set(known))

@@ -105,6 +105,21 @@ def check_config_types(cfg) -> None:
     check_int(cfg.realism_rf_trees, "realism_rf_trees", minimum=1, optional=True)
     check_int(cfg.realism_max_cells, "realism_max_cells", minimum=4, optional=True)
     check_int(cfg.k_max, "k_max", minimum=1)
+    for name in ("reference_method",):
+        v = getattr(cfg, name, "x")
+        if not isinstance(v, str) or not v.strip():
+            raise BenchError(f"{name} must be a non-empty string, got {v!r}.", "See `bench run --help`.")
+    if getattr(cfg, "protocol", None) is not None and not isinstance(cfg.protocol, str):
+        raise BenchError(f"protocol must be a name, got {cfg.protocol!r}.", "Use paper or fast.")
+    _check_dict(getattr(cfg, "protocol_deviations", None), "protocol_deviations", optional=True)
+    if getattr(cfg, "depths", None) is not None and not isinstance(cfg.depths, (list, tuple)):
+        raise BenchError(f"depths must be a list, got {cfg.depths!r}.", 'Example: depths = [1.0, "inf"].')
+    n_rep = getattr(cfg, "n_replicates", None)
+    if n_rep is not None and not _is_int(n_rep):  # its range is checked (and worded) by RunConfig.resolved
+        raise BenchError(f"n_replicates must be an integer, got {n_rep!r}.", "Use --replicates 3 (default).")
+    check_number(getattr(cfg, "real_fraction", 0.8), "real_fraction", fix="Give a fraction in (0, 1], e.g. 0.8.")
+    check_int(getattr(cfg, "n_boot", 1000), "n_boot", minimum=100)
+    check_number(getattr(cfg, "rf_auroc_max", 0.85), "rf_auroc_max", fix="Give an AUROC, e.g. 0.85.")
     check_int(cfg.knockout_tfs, "knockout_tfs", minimum=0)
     check_int(cfg.knockout_cells, "knockout_cells", minimum=2)
     for name in ("layer",):
@@ -120,7 +135,7 @@ def check_resolved(cfg) -> None:
     from simulators import get_preset
 
     get_preset({"preset": cfg.simulator_preset, **(cfg.simulator_overrides or {})})
-    unknown = sorted(set(cfg.method_params) - {m.lower() for m in cfg.methods})
+    unknown = sorted(set(cfg.method_params or {}) - {m.lower() for m in cfg.methods})
     if unknown:
         raise BenchError(f"method_params names method(s) not in this run: {', '.join(unknown)}.",
                          f"Methods of this run: {', '.join(cfg.methods)}.")

@@ -103,7 +103,7 @@ def tree_case(name: str, kind: str, X, genes, n_sub: int, params: dict, overhead
 
     G = len(genes)
     tgt = [int(i) for i in np.linspace(0, G - 1, n_sub).round()]
-    shared = {"X": X, "reg_idx": np.arange(G), "kind": kind, "params": params}
+    shared = trees.block_inputs(kind, X, np.arange(G), params)
     items = list(zip(tgt, trees.target_seeds(genes, tgt, 0, "per-target")))
     w1, r1 = timed_tasks(_timed_fit, shared, items, 1)
     w2, r2 = timed_tasks(_timed_fit, shared, items, 2)
@@ -151,7 +151,7 @@ def main() -> None:
     from methods.native.trees import GRNBOOST2_DEFAULTS
 
     Xraw, source = load_expression(args.cells, args.genes)
-    X = np.log1p(Xraw).astype(np.float32)
+    X = np.log1p(np.asarray(Xraw, dtype=np.float64))  # float64 targets, as the methods (trees.block_inputs)
     genes = [f"g{i}" for i in range(X.shape[1])]
     print(f"data: {source}: {X.shape[0]} cells x {X.shape[1]} genes (log1p, as methods see it); "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at start")

@@ -34,6 +34,7 @@ import pandas as pd
 from bench.arrays import dense
 from bench import io as bio
 from bench.errors import BenchError
+from methods.ordering import TIE_ORDERS, order_cells  # noqa: F401  (re-exported: the shared cell-ordering helper)
 
 CACHE_VERSION = "dpt-paga-v2"  # bump when the computation changes: old cache entries are then ignored
 
@@ -396,29 +397,6 @@ def read_pseudotime(path, cell_names: Sequence[str]) -> pd.DataFrame:
 # ----------------------------------------------------------------------------------------------------------------
 # helpers for the pseudotime methods
 # ----------------------------------------------------------------------------------------------------------------
-
-TIE_ORDERS = ("stable", "beeline")
-
-
-def order_cells(times, tie_order: str = "stable") -> np.ndarray:
-    """Indices that put a lineage's cells in increasing pseudotime; ``tie_order`` decides tied cells.
-
-    * ``"stable"``: tied cells keep their given order (the same on every platform).
-    * ``"beeline"``: the order BEELINE's runners produce with pandas' default ``sort_values()`` on the lineage's
-      cells in file order, i.e. numpy's quicksort, which is not stable: tied cells come out in the order the
-      sorting algorithm leaves them (numpy's introsort on this machine; another numpy version or CPU could
-      differ).
-
-    Users: LEAP (its lagged correlations depend on the order of tied cells; ``tie_order`` parameter, ``beeline``
-    in its ``beeline`` preset), the docker executor's LEAP input, and SINCERITIES, which sorts cells by their
-    time bin as its ``uploading.R`` does with R's stable ``order()`` (its KS distances do not depend on the order
-    within a bin). SCODE does not sort: BEELINE hands it the cells in file order, and so does bench.
-    """
-    if tie_order not in TIE_ORDERS:
-        raise BenchError(f"unknown tie order {tie_order!r}.", f"Choose one of: {', '.join(TIE_ORDERS)}.")
-    t = np.asarray(times, dtype=float)
-    return np.argsort(t, kind="quicksort" if tie_order == "beeline" else "stable")
-
 
 def lineages(pseudotime, n_cells: int) -> list[tuple[str, np.ndarray, np.ndarray]]:
     """Split a pseudotime into lineages: ``[(name, cell_indices, times)]``, cells with ``NaN`` left out.

@@ -42,8 +42,9 @@ def difficulty_figure(rf: pd.DataFrame, depths: list[tuple[str, float]], realism
     fig, axes = plt.subplots(nrow, ncol, figsize=(3.1 * ncol, 2.6 * nrow), squeeze=False)
     x = np.arange(len(depths))
     labels = [depth_label(d) for _, d in depths]
+    lower_colors = {str(k).lower(): v for k, v in colors.items()}  # the leaderboard's labels, lowercased here
     for ax, m in zip(axes.flat, methods):
-        color = colors.get(m) or colors.get(m.upper())
+        color = lower_colors.get(m)
         for gt, ls, name in ((POS, "-", "imposed"), (NEG, "--", "unimposed")):
             blk = rf[(rf["method"] == m) & (rf["ground_truth"] == gt)].set_index("simulator")
             v = np.array([blk["value"].get(s, np.nan) for s, _ in depths], dtype=float)

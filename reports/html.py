@@ -331,7 +331,8 @@ def report_context(run_dir: str | os.PathLike, public: bool = False) -> dict:
 
     from reports.verdicts import verdict_context
 
-    ctx: dict[str, Any] = {"verdict": verdict_context(rd.read_verdicts(), colors), "missing": missing,
+    verdicts = rd.read_verdicts()
+    ctx: dict[str, Any] = {"verdict": verdict_context(verdicts, colors), "missing": missing,
                            "leaderboard": None, "controls": None, "control_figures": [],
                            "curve_figures": [], "realism": None, "embedding_figure": None, "knockout": None,
                            "knockout_figure": None, "knockout_edges": None, "failures": [], "metadata": None,
@@ -377,7 +378,7 @@ def report_context(run_dir: str | os.PathLike, public: bool = False) -> dict:
     ctx["versions"] = _versions(manifest, lb)
     from reports.depth import depth_section
 
-    ctx["depth"] = depth_section(lb, realism, colors)
+    ctx["depth"] = depth_section(lb, realism, colors, summary=(verdicts or {}).get("summary"))  # CIs, as the manifest
 
     run_id = (manifest or {}).get("run_id") or rd.path.resolve().name
     datasets = sorted(set(lb["dataset"])) if lb is not None else []

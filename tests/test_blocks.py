@@ -63,8 +63,7 @@ def test_block_size_and_local_processes_do_not_change_edges(expression, kind):
     for size in (1, 7):
         pd.testing.assert_frame_equal(fn(X, genes, tfs, seed=5, n_jobs=1, block_size=size, **params), ref)
     # Force loky processes even on this small problem (the size heuristic would run it serially).
-    shared = {"X": np.asarray(X, dtype=np.float32), "reg_idx": np.asarray(sorted(genes.index(t) for t in tfs)),
-              "kind": kind, "params": params}
+    shared = trees.block_inputs(kind, np.asarray(X, dtype=np.float64), sorted(genes.index(t) for t in tfs), params)
     items = list(zip(range(len(genes)), trees.target_seeds(genes, list(range(len(genes))), 5, "per-target")))
     serial = map_blocks(trees._fit_block, shared, items, block_size=4, n_jobs=1)
     procs = map_blocks(trees._fit_block, shared, items, block_size=3, n_jobs=2)

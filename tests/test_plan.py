@@ -43,14 +43,14 @@ def test_more_workers_shorten_a_cluster_plan_but_not_the_gan():
     p2 = estimate_run(cfg, n_workers=2, cluster=True, device="cpu")
     p64 = estimate_run(cfg, n_workers=64, cluster=True, device="cpu")
     # CeSpGRN's few chunk tasks bound the stage
-    ce = next(i for i in p64.items if i.name == "groundgan/CeSpGRN")
+    ce = next(i for i in p64.items if i.name == "groundgan/cespgrn")
     assert p64.stages["infer"] == pytest.approx(max(ce.tasks)) and p64.stages["infer"] < p2.stages["infer"] / 5
     assert p64.stages["groundgan"] == p2.stages["groundgan"]
     gpu = estimate_run(cfg, n_workers=64, cluster=True, gpu_workers=1)
     assert gpu.device == "cuda" and gpu.stages["groundgan"] < p64.stages["groundgan"]
     assert any("ASSUMED" in n for n in gpu.notes)
     # split methods appear with their tasks
-    g3 = next(i for i in p64.items if i.name == "groundgan/GENIE3")
+    g3 = next(i for i in p64.items if i.name == "groundgan/genie3")
     assert len(g3.tasks) == 1000 and sum(g3.tasks) == pytest.approx(g3.work_s - 3.0, rel=1e-6)
     assert "genie3" in format_plan(p64).lower()
 
@@ -68,16 +68,16 @@ def test_plan_cli_computes_nothing_and_compares_with_a_finished_run(tmp_path):
     (out / "manifest.json").write_text(json.dumps({"stages": {"grn": {"status": "done", "seconds": 10.0},
                                                               "infer": {"status": "done", "seconds": 100.0},
                                                               "data": {"status": "cached", "seconds": 5.0}}}))
-    rec = out / "infer" / "real" / "GENIE3" / "record.json"
+    plan = estimate_run(RunConfig(preset="smoke").resolved())
+    name = next(i.name for i in plan.items if i.stage == "infer")  # <source>/<method>, as the run's folders
+    rec = out / "infer" / name / "record.json"
     rec.parent.mkdir(parents=True)
     rec.write_text(json.dumps({"runtime_s": 7.5, "cpu_time_s": 6.0, "status": "ok"}))
     actual = actual_from_run(out)
-    assert actual == {"stages": {"grn": 10.0, "infer": 100.0}, "methods": {"real/GENIE3": 7.5},
-                      "methods_cpu": {"real/GENIE3": 6.0}}
+    assert actual == {"stages": {"grn": 10.0, "infer": 100.0}, "methods": {name: 7.5}, "methods_cpu": {name: 6.0}}
     res = CliRunner().invoke(app, ["run", "--plan", "--out", str(out)])
     assert res.exit_code == 0, res.output
     assert "est/act" in res.output and "estimate / actual:" in res.output and "7.5 s" in res.output
     assert "estimate / own CPU time: median" in res.output
-    plan = estimate_run(RunConfig(preset="smoke").resolved())
     r = ratios(plan, actual)
     assert set(r) == {"grn", "infer", "total"} and r["infer"] == pytest.approx(plan.stages["infer"] / 100.0)

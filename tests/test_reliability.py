@@ -195,7 +195,7 @@ BAD_CONFIGS = [
     ("k = 0", "k must be >= 1"),
     ("k = -3", "k must be >= 1"),
     ("simulator_overrides = {bogus_option = 1}", "unknown simulator option(s): bogus_option"),
-    ('method_params = {nosuch = {x = 1}}', "method_params names method(s) not in this run: nosuch"),
+    ('method_params = {nosuch = {x = 1}}', "unknown method 'nosuch'"),
     ("seed = = 1", "is not valid TOML"),
     (b"\x00\xff\xfe\x80binary", "is not a text file"),
     ("wat = 1", "unknown key(s): wat"),
@@ -711,3 +711,12 @@ def test_a_lock_left_by_a_killed_run_is_stale(tmp_path):
     with RunLock(d):  # taken over at once, not blocked forever
         assert json.loads((d / ".lock").read_text())["pid"] == os.getpid()
     assert not (d / ".lock").exists()
+
+
+@pytest.mark.parametrize("preset", ["smoke", "default", "paper"])
+def test_every_preset_passes_validation_with_defaults(preset):
+    from bench.config import load_config
+    from bench.validate import validate_run
+
+    cfg = validate_run(load_config(None, dataset="bonemarrow", preset=preset))  # methods = None: every method
+    assert cfg.methods and all(isinstance(m, str) for m in cfg.methods)

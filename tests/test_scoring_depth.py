@@ -78,3 +78,25 @@ def test_no_depths_no_claims():
     assert claims_by_depth(None).empty
     lb = _lb({"real": {"pidc": 1.0}}, {"real": {"pidc": 1.0}}, {"real": 1.0})
     assert claims_by_depth(lb).empty and groundgan_depths(lb) == []
+
+
+def test_report_depth_section_with_confidence_intervals():
+    from reports.depth import depth_section
+    from reports.figures import method_colors
+
+    depths = {"groundgan": 1.0, "groundgan-inf": math.inf, "real": 1.0}
+    pos = {"real": {m: 2.0 for m in METHODS}, "groundgan": _paper_like(1.0), "groundgan-inf": _paper_like(3.0)}
+    neg = {s: {m: 1.0 for m in METHODS} for s in pos}
+    lb = _lb(pos, neg, depths).assign(method=lambda d: d["method"].str.upper())  # leaderboard labels
+    summary = lb.assign(baseline=False, auprc_ratio_ci_low=lb["auprc_ratio"] - 0.1,
+                        auprc_ratio_ci_high=lb["auprc_ratio"] + 0.1)
+    realism = [{"simulator": "groundgan", "metrics": {"rf_auroc": {"simulated": 0.76}, "milisi": {"simulated": 1.8}}},
+               {"simulator": "groundgan-inf", "metrics": {"rf_auroc": {"simulated": 0.99}}}]
+    sec = depth_section(lb, realism, method_colors(lb["method"]), summary=summary)
+    assert sec["with_ci"] and sec["figure"].startswith("data:image/png;base64,")
+    texts = [c["text"] for row in sec["difficulty"]["rows"] for c in row]
+    assert "15.00 [14.90, 15.10]" in texts  # PIDC imposed at depth inf, with its CI
+    verdicts = {c["text"] for row in sec["claims"]["rows"] for c in row[1:]}
+    assert verdicts <= {"holds", "fails", "inconclusive"}
+    assert [c["text"] for c in sec["realism"]["rows"][1]][:2] == ["inf", "groundgan-inf"]
+    assert depth_section(lb[lb["simulator"] != "groundgan-inf"], realism, {}) is None  # one depth: no section

@@ -79,6 +79,9 @@ def register(app: typer.Typer) -> None:
                           n_workers=n_workers, n_replicates=replicates, protocol=protocol,
                           reference_method=reference_method, depths=_split(depths))
         cfg.method_params = merge_params(cfg.method_params, parse_param_overrides(param))
+        from bench.validate import check_config_types
+
+        check_config_types(cfg)  # types and ranges first: resolving a wrong type would fail less clearly
         cfg.resolved()  # bad input ends here, before anything is written
         if plan:
             from bench.plan import plan_command

@@ -23,9 +23,9 @@ import anndata as ad
 import numpy as np
 
 from bench.config import RunConfig
-from bench.errors import BenchError
-from simulators import GRouNdGAN, ScGAN, get_preset
-from simulators.groundgan.depths import EXPECTED, depth_label, parse_depths
+from simulators import GRouNdGAN, ScGAN
+from simulators.groundgan.depths import EXPECTED, depth_label
+from simulators.run_depths import count_sampling, run_depths  # noqa: F401 (run_depths: part of this API)
 
 if TYPE_CHECKING:
     from bench.pipeline.context import RunContext
@@ -98,28 +98,6 @@ def generate_at_depth(ctx: "RunContext", source: Source) -> ad.AnnData:
     m = source.meta["depth"]
     return load_model(ctx, "groundgan").generate(n_simulated_cells(ctx), seed=generation_seed(ctx, source),
                                                  depths=[m])[m]
-
-
-def count_sampling(cfg: RunConfig) -> bool:
-    """Whether the run's simulators sample counts (``count_sampling="poisson"``) or output expected profiles."""
-    over = cfg.simulator_overrides or {}
-    return (over.get("count_sampling") or get_preset(cfg.simulator_preset or "default")["count_sampling"]) \
-        == "poisson"
-
-
-def run_depths(cfg: RunConfig) -> list[float]:
-    """The measurement depths of the run's GRouNdGAN sources (multipliers of the training depths, inf = expected).
-
-    Without count sampling the simulator's only output is the expected profile: one source of depth inf.
-    """
-    if not count_sampling(cfg):
-        finite = [m for m in parse_depths(cfg.depths or [EXPECTED]) if math.isfinite(m) and m != 1.0]
-        if finite:
-            raise BenchError(f"depths {', '.join(depth_label(m) for m in finite)} need a simulator with count "
-                             "sampling, but this run's simulator outputs expected profiles.",
-                             'Set simulator_overrides = {count_sampling = "poisson"}, or depths = ["inf"].')
-        return [EXPECTED]
-    return parse_depths(cfg.depths or [1.0])
 
 
 def source_name(depth: float, count_sampled: bool = True) -> str:

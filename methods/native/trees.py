@@ -100,6 +100,12 @@ def _fit_block(shared: dict, block: list[tuple[int, int]]) -> list[tuple[int, np
     return out
 
 
+def block_inputs(kind: str, X: np.ndarray, reg_idx, params: dict) -> dict:
+    """What every block of targets reads (scattered once to each worker): the expression, its float32 copy for
+    the regressors, the regulator columns, the method and its regressor parameters."""
+    return {"X": X, "X_reg": X.astype(np.float32), "reg_idx": np.asarray(reg_idx), "kind": kind, "params": params}
+
+
 SEEDINGS = ("per-target", "shared")
 
 
@@ -148,7 +154,7 @@ def _infer(kind: str, X, genes, tfs, seed: int, n_jobs: int | None, targets, par
     # Small problems: starting worker processes costs more than the fits.
     if len(tgt_idx) * X.shape[0] * len(reg_idx) < 5_000_000:
         n_jobs = 1
-    shared = {"X": X, "X_reg": X.astype(np.float32), "reg_idx": np.asarray(reg_idx), "kind": kind, "params": params}
+    shared = block_inputs(kind, X, reg_idx, params)
     items = list(zip(tgt_idx, target_seeds(genes, tgt_idx, seed, seeding)))
     results = map_blocks(_fit_block, shared, items, block_size=block_size, scheduler=scheduler or None,
                          n_jobs=n_jobs, name=f"bench-{kind}")
