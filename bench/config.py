@@ -13,8 +13,8 @@ Presets (``--preset``):
 - ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
   simulator's CPU preset, and the ``paper`` protocol (:mod:`bench.protocol`: no TF list, BEELINE's method
   parameters) except the named deviations of :data:`DEFAULT_DEVIATIONS` (methods whose BEELINE parameters do not
-  fit the budget), GRouNdGAN sources at three measurement depths (x1, x4, inf) and one dataset of 1000 cells
-  per data source (CIs from the bootstrap over target genes; ``--replicates N`` for more). Every deviation is
+  fit the budget), GRouNdGAN sources at two measurement depths (x1 and inf; ``--depths`` for more) and
+  3 replicate datasets of 500 cells per data source for the CIs. Every deviation is
   recorded with each result.
 - ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, the ``paper`` protocol
   without deviations); meant for a GPU and hours of CPU for the methods.
@@ -145,8 +145,8 @@ class RunConfig:
 INF = float("inf")
 #: the default run's measurement depths and cells per data source (simulated, and a seeded subsample of the real
 #: training cells): the 30-minute budget's choice, measured in /work/notes/depth.md and the README's presets table
-DEFAULT_DEPTHS: list[float] = [1.0, 4.0, INF]
-DEFAULT_CELLS = 1000
+DEFAULT_DEPTHS: list[float] = [1.0, INF]
+DEFAULT_CELLS = 500
 #: the default run's named deviations from the paper protocol (BEELINE's parameters too slow for its budget)
 DEFAULT_DEVIATIONS: dict[str, str] = {"genie3": "fast", "cespgrn": "fast"}
 
@@ -155,13 +155,13 @@ PRESETS: dict[str, dict[str, Any]] = {
               "method_preset": "smoke", "simulator_overrides": {"count_sampling": "poisson"}, "depths": [1.0, INF],
               "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
               "realism_rf_trees": 50, "realism_max_cells": 200, "n_replicates": 2},
-    # One replicate of (real, scGAN, GRouNdGAN at x1, x4, inf) at 1000 cells per source (not the 1960 training
-    # cells) is what fits 30 min on 2 cores: `bench run --plan` gives 22.5 min (infer 10.5 min, GAN 9.4 min);
-    # 3 replicates would take 45.8 min, 2 replicates of 500 cells 26.5 min. CIs come from the bootstrap over
-    # target genes; `--replicates 3` adds the generation noise to them.
+    # The 30-minute budget on 2 cores (`bench run --plan`, per-unit costs of bench/plan_costs.py): 3 replicates of
+    # (real, scGAN, GRouNdGAN at x1 and inf) at 500 cells per replicate: 29.4 min (infer 15.9, GAN 9.4). Measured
+    # alternatives: 3 x 1000 cells with x1, x4, inf 45.8 min; 3 x 500 with x1, x4, inf 34.3; 1 x 1000 with x1, x4,
+    # inf 22.5 (no generation noise in the CIs). `--depths 1,4,16,inf` adds depths at their cost.
     "default": {"n_genes": 300, "simulator_preset": "default", "protocol": "paper",
                 "protocol_deviations": DEFAULT_DEVIATIONS, "simulator_overrides": {}, "depths": DEFAULT_DEPTHS,
-                "n_cells": DEFAULT_CELLS, "real_cells": DEFAULT_CELLS, "n_replicates": 1,
+                "n_cells": DEFAULT_CELLS, "real_cells": DEFAULT_CELLS, "n_replicates": 3,
                 "grn_params": {}, "realism_rf_trees": 1000},
     "paper": {"n_genes": 1000, "simulator_preset": "paper", "protocol": "paper", "protocol_deviations": {},
               "simulator_overrides": {}, "depths": [INF], "n_replicates": 3,
