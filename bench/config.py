@@ -13,8 +13,9 @@ Presets (``--preset``):
 - ``default``: a 2-core CPU in about half an hour. 300 highly variable genes (the paper uses 1000), the
   simulator's CPU preset, and the ``paper`` protocol (:mod:`bench.protocol`: no TF list, BEELINE's method
   parameters) except the named deviations of :data:`DEFAULT_DEVIATIONS` (methods whose BEELINE parameters do not
-  fit the budget), 3 replicate datasets of 1000 cells per data source for the CIs, and GRouNdGAN
-  sources at several measurement depths. Every deviation is recorded with each result.
+  fit the budget), GRouNdGAN sources at two measurement depths (x1 and inf; ``--depths`` for more) and
+  3 replicate datasets of 500 cells per data source for the CIs. Every deviation is
+  recorded with each result.
 - ``paper``: the paper's configuration (1000 genes, the paper's GAN hyperparameters, the ``paper`` protocol
   without deviations); meant for a GPU and hours of CPU for the methods.
 
@@ -111,7 +112,7 @@ class RunConfig:
         if bad:
             raise BenchError(f"unknown source(s): {', '.join(bad)}.", f"Choose from {', '.join(SOURCES)}.")
         if int(c.n_replicates) < 1:
-            raise BenchError(f"n_replicates must be at least 1, got {c.n_replicates}.", "Use --replicates 3 (default).")
+            raise BenchError(f"n_replicates must be at least 1, got {c.n_replicates}.", "Use e.g. --replicates 3.")
         if not 0 < float(c.real_fraction) <= 1:
             raise BenchError(f"real_fraction must be in (0, 1], got {c.real_fraction}.", "Use 0.8 (the default).")
         if int(c.n_boot) < 100:
@@ -144,8 +145,8 @@ class RunConfig:
 INF = float("inf")
 #: the default run's measurement depths and cells per data source (simulated, and a seeded subsample of the real
 #: training cells): the 30-minute budget's choice, measured in /work/notes/depth.md and the README's presets table
-DEFAULT_DEPTHS: list[float] = [1.0, 4.0, INF]
-DEFAULT_CELLS = 1000
+DEFAULT_DEPTHS: list[float] = [1.0, INF]
+DEFAULT_CELLS = 500
 #: the default run's named deviations from the paper protocol (BEELINE's parameters too slow for its budget)
 DEFAULT_DEVIATIONS: dict[str, str] = {"genie3": "fast", "cespgrn": "fast"}
 
@@ -154,8 +155,10 @@ PRESETS: dict[str, dict[str, Any]] = {
               "method_preset": "smoke", "simulator_overrides": {"count_sampling": "poisson"}, "depths": [1.0, INF],
               "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
               "realism_rf_trees": 50, "realism_max_cells": 200, "n_replicates": 2},
-    # 3 replicates x (real, scGAN, GRouNdGAN at each depth) at 1000 cells per replicate (not the 1960 training
-    # cells) is what fits 30 min on 2 cores; the tree methods' cost is about linear in cells
+    # The 30-minute budget on 2 cores (`bench run --plan`, per-unit costs of bench/plan_costs.py): 3 replicates of
+    # (real, scGAN, GRouNdGAN at x1 and inf) at 500 cells per replicate: 29.4 min (infer 15.9, GAN 9.4). Measured
+    # alternatives: 3 x 1000 cells with x1, x4, inf 45.8 min; 3 x 500 with x1, x4, inf 34.3; 1 x 1000 with x1, x4,
+    # inf 22.5 (no generation noise in the CIs). `--depths 1,4,16,inf` adds depths at their cost.
     "default": {"n_genes": 300, "simulator_preset": "default", "protocol": "paper",
                 "protocol_deviations": DEFAULT_DEVIATIONS, "simulator_overrides": {}, "depths": DEFAULT_DEPTHS,
                 "n_cells": DEFAULT_CELLS, "real_cells": DEFAULT_CELLS, "n_replicates": 3,

@@ -27,7 +27,9 @@ def _read_h5ad(path: Path) -> ad.AnnData:
     if not path.exists():
         raise BenchError(f"file not found: {path}.", "Check the path after 'h5ad:'.")
     try:
-        return ad.read_h5ad(path)
+        with warnings.catch_warnings():  # duplicate names get our one-line error (or --make-unique) instead
+            warnings.filterwarnings("ignore", message=".*names are not unique")
+            return ad.read_h5ad(path)
     except Exception as exc:
         raise BenchError(f"cannot read {path} as h5ad ({type(exc).__name__}); the file is corrupt or not an h5ad.",
                          "Re-download or re-export it with anndata's write_h5ad.") from None

@@ -15,7 +15,7 @@ def test_baselines_are_flagged_and_run_by_default():
 
     flagged = {n for n, m in all_methods().items() if m.info.baseline}
     assert flagged == {"random", "pearson"}
-    assert flagged <= set(RunConfig().methods)
+    assert flagged <= set(RunConfig(preset="default").resolved().methods)  # None = every registered method
 
 
 def test_random_baseline_is_seeded_noise():

@@ -409,7 +409,8 @@ def test_real_docker_failure_and_timeout(real_docker, tiny):
     assert hung.status == "timeout" and hung.record.runtime_s < 30
     bad_user = run_docker("ppcor", tiny, images={"ppcor": TOY_IMAGE}, user="nosuchuser", client=real_docker)
     assert bad_user.status == "failed" and "could not start the container" in bad_user.record["error"]
-    left = real_docker.containers.list(all=True, filters={"label": "grn-bench.method"})
+    # Only this test's image: other sessions may be running other methods on the same daemon.
+    left = real_docker.containers.list(all=True, filters={"label": "grn-bench.method", "ancestor": TOY_IMAGE})
     assert left == [], "containers are removed after the run, even one that could not start"
     assert isinstance(real_docker, docker.DockerClient)
 

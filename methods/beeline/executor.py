@@ -27,6 +27,7 @@ from methods.pseudotime import lineages
 
 DEFAULT_USER_WHEN_ROOT = "65534:65534"  # nobody:nogroup
 STDERR_TAIL_CHARS = 4000
+API_TIMEOUT_S = 600
 _FIX_DAEMON = ("Start the docker daemon (as root: bash .ci/docker-setup.sh, or dockerd &), set DOCKER_HOST, "
                "or use --executor native.")
 
@@ -40,7 +41,8 @@ def docker_client(client=None):
     except ImportError:
         raise BenchError("the docker Python SDK is not installed.", "pip install docker==7.2.0.") from None
     try:
-        c = docker.from_env(timeout=30)
+        # Generous: creating a container copies the whole image on the vfs storage driver (tens of s under load).
+        c = docker.from_env(timeout=API_TIMEOUT_S)
         c.ping()
     except Exception as exc:  # DockerException, requests ConnectionError, ...
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -200,7 +202,7 @@ def run_docker(name: str, adata, *, pseudotime=None, tfs=None, seed: int = 0, pa
         record.details["n_lineages"] = len(runs) if algo.needs_pseudotime else None
         kwargs = dict(command=["/bin/sh", "-c", cmd], detach=True, network_mode="none", user=user,
                       volumes={str(tmp): {"bind": algo.mount, "mode": "rw"}}, environment=env,
-                      labels={"grn-bench.method": algo.name}, stdin_open=False, tty=False)
+                      labels={"grn-bench.method": algo.name, "grn-bench.run": tmp.name}, stdin_open=False, tty=False)
         if memory_limit is not None:
             kwargs.update(mem_limit=int(memory_limit), memswap_limit=int(memory_limit))
         t0 = time.perf_counter()
@@ -210,6 +212,10 @@ def run_docker(name: str, adata, *, pseudotime=None, tfs=None, seed: int = 0, pa
         except Exception as exc:  # e.g. an invalid user or mount: this run fails, the caller goes on
             first = str(exc).strip().splitlines()
             record.error = f"docker could not start the container: {first[0] if first else type(exc).__name__}"
+            # The daemon may have created it although the call failed (e.g. a client timeout): remove it too.
+            with contextlib.suppress(Exception):
+                for leftover in c.containers.list(all=True, filters={"label": f"grn-bench.run={tmp.name}"}):
+                    leftover.remove(force=True)
             return MethodRun(algo.name, empty_edges(), record)
         peak, cpu, timed_out = 0, None, False
         while True:

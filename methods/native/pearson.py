@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.edges import make_edges
+from bench.arrays import dense
 from methods.base import Method, MethodInfo
-from methods.inputs import dense
+from methods.native._kernels import edges_from_matrix
 
 INFO = MethodInfo(
     name="pearson",
@@ -38,13 +38,8 @@ def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0):
     norm = np.sqrt((Xc**2).sum(axis=0))
     with np.errstate(invalid="ignore", divide="ignore"):
         C = (Xc.T @ Xc) / np.outer(norm, norm)
-    C = np.nan_to_num(np.abs(C), nan=0.0)
-    regs = np.flatnonzero(np.isin(genes, np.asarray(list(tfs), dtype=str))) if tfs is not None else \
-        np.arange(len(genes))
-    r, t = np.meshgrid(regs, np.arange(len(genes)), indexing="ij")
-    keep = r != t
-    r, t = r[keep], t[keep]
-    return make_edges(genes[r], genes[t], np.minimum(C[r, t], 1.0))
+    C = np.minimum(np.nan_to_num(np.abs(C), nan=0.0), 1.0)
+    return edges_from_matrix(C, genes, tfs=tfs)
 
 
 METHOD = Method(INFO, infer)

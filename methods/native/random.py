@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from bench.edges import make_edges
 from methods.base import Method, MethodInfo
+from methods.native._kernels import edges_from_matrix
 
 INFO = MethodInfo(
     name="random",
@@ -28,14 +28,9 @@ INFO = MethodInfo(
 
 def infer(adata, *, pseudotime=None, tfs=None, seed: int = 0):
     """Uniform random weights in (0, 1] for every pair of distinct genes (regulators restricted to ``tfs``)."""
-    genes = np.asarray(adata.var_names, dtype=str)
-    regs = np.flatnonzero(np.isin(genes, np.asarray(list(tfs), dtype=str))) if tfs is not None else \
-        np.arange(len(genes))
-    r, t = np.meshgrid(regs, np.arange(len(genes)), indexing="ij")
-    keep = r != t
-    r, t = r[keep], t[keep]
-    w = 1.0 - np.random.default_rng(seed).random(len(r))  # (0, 1]: a zero would read as "not predicted"
-    return make_edges(genes[r], genes[t], w)
+    n = adata.n_vars
+    w = 1.0 - np.random.default_rng(seed).random((n, n))  # (0, 1]: a zero would read as "not predicted"
+    return edges_from_matrix(w, adata.var_names, tfs=tfs)
 
 
 METHOD = Method(INFO, infer)
