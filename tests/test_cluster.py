@@ -82,6 +82,7 @@ def _assert_complete(run_dir: Path, reference: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.cluster
 def test_smoke_run_on_a_two_worker_cluster_matches_the_local_run(cluster, local_run, tmp_path):
     out = tmp_path / "run"
     _finish(_bench_run(out, tmp_path / "cache", "--scheduler", cluster.address))
@@ -100,6 +101,7 @@ def _task_kinds(dask_scheduler) -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.cluster
 def test_a_worker_killed_during_infer_loses_nothing(cluster, local_run, tmp_path):
     # Reuse the local run's finished data/GRN/GAN/simulate/pseudotime stages: only infer (where the worker dies),
     # score and report are recomputed, on the cluster.
