@@ -104,7 +104,7 @@ def standardize(df: pd.DataFrame, source: str = "edge table") -> pd.DataFrame:
     if "weight" in cols:
         w = pd.to_numeric(df[cols["weight"]], errors="coerce")
         if w.isna().any():
-            raise BenchError(f"{source} has {int(w.isna().sum())} non-numeric or missing weights.",
+            raise BenchError(f"{source} has {int(w.isna().sum())} NaN, missing or non-numeric weights.",
                              "Fix or drop those rows.")
         out["weight"] = w.astype(float).to_numpy()
     else:

@@ -29,13 +29,17 @@ def bonemarrow_default_input(seed: int = 0):
     return train, tfs
 
 
-def agreement(a: pd.DataFrame, b: pd.DataFrame, top: int = 20) -> tuple[float, int, bool]:
+def agreement(a: pd.DataFrame, b: pd.DataFrame, top: int = 20) -> dict:
+    """Spearman on the union of edges (a missing edge weighs 0) and how the two top-``top`` lists compare."""
     wa = a.set_index(["regulator", "target"])["weight"]
     wb = b.set_index(["regulator", "target"])["weight"]
     union = wa.index.union(wb.index)
     rho = spearmanr(wa.reindex(union, fill_value=0).to_numpy(), wb.reindex(union, fill_value=0).to_numpy()).statistic
-    same_top = list(zip(a.regulator[:top], a.target[:top])) == list(zip(b.regulator[:top], b.target[:top]))
-    return float(rho), len(union), same_top
+    ta, tb = list(zip(a.regulator[:top], a.target[:top])), list(zip(b.regulator[:top], b.target[:top]))
+    swaps = [(i + 1, ta[i], tb[i], float(wa[ta[i]]), float(wa[tb[i]]) if tb[i] in wa.index else float("nan"))
+             for i in range(min(len(ta), len(tb))) if ta[i] != tb[i]]
+    return {"rho": float(rho), "union": len(union), "same_order": ta == tb, "same_set": set(ta) == set(tb),
+            "differing_ranks": swaps}
 
 
 def main() -> None:
@@ -73,10 +77,13 @@ def main() -> None:
         tiny = run_isolated(method, one, tfs=tfs[:2], seed=args.seed, n_jobs=args.n_jobs, params={"n_estimators": 1},
                             input_transform="none")
         fixed = {"docker": d.record.runtime_s - d.record["image_runtime_s"], "native": tiny.record.runtime_s}
-        rho, n_union, same_top = agreement(d.edges, n.edges)
+        agree = agreement(d.edges, n.edges)
         scale = full.n_vars / adata.n_vars
-        print(f"{name}: edges docker {len(d.edges)}, native {len(n.edges)}, union {n_union}; "
-              f"Spearman {rho:.6f}; top-20 identical: {same_top}")
+        print(f"{name}: edges docker {len(d.edges)}, native {len(n.edges)}, union {agree['union']}; "
+              f"Spearman {agree['rho']:.6f}; top-20 same order: {agree['same_order']}, same set: {agree['same_set']}")
+        for rank, e_docker, e_native, w_docker, w_native in agree["differing_ranks"]:
+            # the docker weights of both edges: a swap of near-equal weights is a tie broken differently
+            print(f"  rank {rank}: docker {e_docker} ({w_docker:.6g}), native {e_native} (docker weight {w_native:.6g})")
         for path, r in (("docker", d.record), ("native", n.record)):
             est = fixed[path] + (r.runtime_s - fixed[path]) * scale
             print(f"  {path:<6} wall {r.runtime_s:8.1f} s (fixed {fixed[path]:5.1f} s)  cpu {r.cpu_time_s or 0:8.1f} s  "

@@ -184,7 +184,9 @@ def test_paper_protocol_gives_no_method_a_tf_list(smoke_run, tmp_path, monkeypat
     args = ["run", "--config", str(cfg), "--out", str(out), "--quiet"]
     assert main([*args, "--protocol", "paper"]) == 0
     lb = pd.read_parquet(out / "leaderboard.parquet")
-    assert len(lb) == 4 and (lb["status"] == "ok").all() and set(lb["protocol"]) == {"paper"}
+    # 2 sources x 2 ground truths x the smoke preset's 2 replicates
+    assert len(lb) == 2 * 2 * 2 and sorted(set(lb["replicate"])) == [0, 1]
+    assert (lb["status"] == "ok").all() and set(lb["protocol"]) == {"paper"}
     for src in ("real", "groundgan"):
         assert json.loads((out / "infer" / src / "TfSpy" / "record.json").read_text())["used_tfs"] is False
     # the fast protocol hands it the TF list

@@ -53,13 +53,18 @@ def synthetic_run(tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.timeout(3600)  # includes the run itself (module fixture), minutes on a loaded 2-core machine
 def test_every_stage_runs_and_scores(synthetic_run):
+    from bench.pipeline.sources import source_name
+
     out, cfg = synthetic_run
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["stage_seconds"]) == set(STAGES) - {"scgan"}  # no scGAN source: the stage does not apply
     lb = pd.read_parquet(out / "leaderboard.parquet")
-    assert len(lb) == 3 * 2 * 2  # methods x sources x controls
+    reps, depths = cfg.resolved().n_replicates, cfg.resolved().depths
+    # methods x (GRouNdGAN at each depth + real) x controls x replicates
+    assert len(lb) == 3 * (len(depths) + 1) * 2 * reps
+    assert sorted(set(lb["replicate"])) == list(range(reps))
     assert (lb["status"] == "ok").all(), lb[["method", "simulator", "status", "error"]]
-    assert set(lb["method"]) == {"PIDC", "PPCOR", "SCODE"} and set(lb["simulator"]) == {"groundgan", "real"}
+    assert set(lb["method"]) == {"PIDC", "PPCOR", "SCODE"} and set(lb["simulator"]) == {"real"} | {source_name(d) for d in depths}
     assert (lb["input_transform"] == "log1p").all() and lb["auprc"].between(0, 1).all()
     for source in ("groundgan", "real"):
         for m in cfg.methods:

@@ -167,7 +167,8 @@ def test_failing_methods_test_and_infer_exit_1(tmp_path, capsys, fresh_registry)
     assert rec["implementation"]["origin"].startswith("method file")
 
 
-def test_methods_test_runs_isolated_with_a_timeout(tmp_path, capsys):
+def test_methods_test_runs_isolated_with_a_timeout(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("HANG_PID_FILE", str(tmp_path / "hang.pid"))
     f = tmp_path / "hang.py"
     f.write_text(HANG_METHOD)
     t = time.monotonic()

@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
                                      "GRNBoost2 reference of the training split), or a GRN file"),
         k: int = typer.Option(10, "--k", help="TF ranks per gene for the GRN strategies (paper: 10; top: 15)"),
         simulator: str = typer.Option("groundgan", "--simulator", help="groundgan | scgan (no GRN)"),
-        preset: str = typer.Option("default", "--preset", help="default (2-core CPU, ~13 min) | paper (GPU) | smoke"),
+        preset: str = typer.Option("default", "--preset", help="default (2-core CPU, ~6 min) | paper (GPU) | smoke"),
         option: Optional[List[str]] = typer.Option(None, "--set", help="override a preset option, KEY=VALUE "
                                                    "(repeatable; see simulators/groundgan/presets.py)"),
         cells: Optional[int] = typer.Option(None, "--cells", help="cells to generate (default: as many as the "

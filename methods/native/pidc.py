@@ -69,7 +69,10 @@ INFO = MethodInfo(
 # 1. Discretisation
 # ---------------------------------------------------------------------------------------------------------------
 
-@numba.njit(cache=True)
+# error_model="numpy": IEEE arithmetic as in Julia. Near-equal values (the 1e-18 .. 1e-15 of a simulator's expected
+# profile next to values ~8) make a block width round to 0; Julia then scores count * log(count / 0) = Inf and goes
+# on, where numba's default would raise ZeroDivisionError (and, inside prange, leave the gene without bins).
+@numba.njit(cache=True, error_model="numpy")
 def _bayesian_blocks_edges(x):
     """Bin edges of ``Discretizers.binedges(DiscretizeBayesianBlocks(), x)``; ``x`` with at least 2 distinct values."""
     u = np.unique(x)  # sorted
@@ -131,7 +134,7 @@ def bayesian_blocks_edges(x: np.ndarray) -> np.ndarray:
     return _bayesian_blocks_edges(x)
 
 
-@numba.njit(cache=True, parallel=True)
+@numba.njit(cache=True, parallel=True, error_model="numpy")
 def _all_edges(XT, varying):
     G, n = XT.shape
     out = np.zeros((G, n + 1))
@@ -152,6 +155,8 @@ def discretize(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     nbins = np.ones(G, dtype=np.int64)
     varying = X.max(axis=0) > X.min(axis=0)
     all_edges, lens = _all_edges(np.ascontiguousarray(X.T), varying)
+    if (lens[varying] < 2).any():  # a varying gene always has >= 2 edges; anything else is a kernel failure
+        raise RuntimeError(f"PIDC: Bayesian blocks gave no bins for {int((lens[varying] < 2).sum())} gene(s)")
     for g in range(G):
         if not varying[g]:
             continue  # one bin, as InformationMeasures 0.3.1
