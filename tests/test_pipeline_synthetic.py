@@ -86,3 +86,23 @@ def test_rerun_is_cached(synthetic_run):
     assert all(manifest["stage_cached"].values())
     after = pd.read_parquet(out / "leaderboard.parquet")
     np.testing.assert_array_equal(before["auprc"].to_numpy(), after["auprc"].to_numpy())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_a_stage_that_runs_again_reruns_what_depends_on_it(synthetic_run):
+    # Resume after one method's result was dropped: only that method runs, and the leaderboard is scored again
+    # from the new edges (the score stage's key alone would call it cached).
+    out, cfg = synthetic_run
+    (out / "infer" / "_stage.json").unlink()
+    (out / "infer" / "real" / "pidc" / "_done.json").unlink()
+    before = pd.read_parquet(out / "leaderboard.parquet")
+    stamp = (out / "infer" / "real" / "ppcor" / "edges.parquet").stat().st_mtime_ns
+    (out / "leaderboard.parquet").unlink()
+    run_pipeline(cfg, out=out, quiet=True)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert not manifest["stage_cached"]["infer"] and not manifest["stage_cached"]["score"]
+    assert manifest["stage_cached"]["groundgan"] and manifest["stage_cached"]["simulate"]
+    assert (out / "infer" / "real" / "ppcor" / "edges.parquet").stat().st_mtime_ns == stamp  # not re-run
+    after = pd.read_parquet(out / "leaderboard.parquet")
+    np.testing.assert_array_equal(before["auprc"].to_numpy(), after["auprc"].to_numpy())

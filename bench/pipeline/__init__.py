@@ -69,6 +69,9 @@ def run_stage(ctx: RunContext, stage: Stage, n: int) -> None:
         ctx.cached[stage.name], ctx.timings[stage.name], ctx.info[stage.name] = False, sec, info
         ctx.progress.say(f"{label} done in {sec:.1f} s")
         ctx.write_manifest()
+        # Keys name inputs, not their content: a stage that ran (resumed, forced, or re-running a method) may have
+        # new artifacts, so what depends on it runs again instead of serving results made from the old ones.
+        ctx.force |= downstream([stage.name]) - {stage.name}
     if stage.load is not None:
         stage.load(ctx)
 
