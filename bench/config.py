@@ -155,10 +155,11 @@ PRESETS: dict[str, dict[str, Any]] = {
               "method_preset": "smoke", "simulator_overrides": {"count_sampling": "poisson"}, "depths": [1.0, INF],
               "n_cells": 300, "real_cells": 300, "grn_params": {"learning_rate": 0.1, "n_estimators": 300},
               "realism_rf_trees": 50, "realism_max_cells": 200, "n_replicates": 2},
-    # The 30-minute budget on 2 cores (`bench run --plan`, per-unit costs of bench/plan_costs.py): 3 replicates of
-    # (real, scGAN, GRouNdGAN at x1 and inf) at 500 cells per replicate: 29.4 min (infer 15.9, GAN 9.4). Measured
-    # alternatives: 3 x 1000 cells with x1, x4, inf 45.8 min; 3 x 500 with x1, x4, inf 34.3; 1 x 1000 with x1, x4,
-    # inf 22.5 (no generation noise in the CIs). `--depths 1,4,16,inf` adds depths at their cost.
+    # The 30-minute budget on 2 cores: 3 replicates of (real, scGAN, GRouNdGAN at x1 and inf) at 500 cells per
+    # replicate. Measured on an idle 2-core machine (2026-12-01): 29.2 min (GAN 6.1, infer 21.0, score 1.5). Each
+    # further depth costs ~5.5 min (30 method runs + a realism forest), so x4 and x16 (the depth issue's wish) do not
+    # fit; planned alternatives: 3 x 1000 cells with x1, x4, inf 45.8 min; 1 x 1000 with x1, x4, inf 22.5 (but no
+    # generation noise in the CIs). `--depths 1,4,16,inf` adds depths at their cost.
     "default": {"n_genes": 300, "simulator_preset": "default", "protocol": "paper",
                 "protocol_deviations": DEFAULT_DEVIATIONS, "simulator_overrides": {}, "depths": DEFAULT_DEPTHS,
                 "n_cells": DEFAULT_CELLS, "real_cells": DEFAULT_CELLS, "n_replicates": 3,

@@ -38,20 +38,21 @@ COSTS: dict[str, Any] = {
     "method_extra_start_s": {"cespgrn": 5.0},
     # GAN training step, by simulator preset: (stage-1 s, stage-2 s, reference genes), on the CPU.
     # paper: stage 2 measured (simulators/README.md, 9.68 s at 1000 genes); stage 1 = 5 critic iterations at batch 128
-    # (~1/8 of stage 2's 1.17 s at batch 1024) + generator, ESTIMATED 0.25 s. default: 556 s for 3500 + 1900 steps at
-    # 300 genes (simulators/README.md). smoke: tiny networks.
-    "gan_step_s": {"paper": (0.25, 9.68, 1000), "default": (0.103, 0.103, 300), "smoke": (0.05, 0.05, 100)},
+    # (~1/8 of stage 2's 1.17 s at batch 1024) + generator, ESTIMATED 0.25 s. default: the default run on an idle
+    # 2-core machine (2026-12-01): 3500 stage-1 steps at ~17/s, 1900 stage-2 steps at ~11/s, 369 s in all. smoke: tiny.
+    "gan_step_s": {"paper": (0.25, 9.68, 1000), "default": (0.058, 0.091, 300), "smoke": (0.05, 0.05, 100)},
     # Fixed cost of a GAN stage (torch import, checkpoints, validation, generation).
-    "gan_fixed_s": 10.0,
+    "gan_fixed_s": 2.0,
     # No GPU was lent while measuring: a GPU step is ASSUMED this many times faster than the CPU step, at least
     # gpu_min_step_s (kernel launches).
     "gpu_speedup": 100.0,
     "gpu_min_step_s": 0.005,
     # Other stages: data (prepare, cached), simulate, pseudotime (per source), score (per leaderboard row and per
-    # realism forest tree), report.
-    "data_s": 15.0,
-    "simulate_s": 5.0,
-    "pseudotime_s": 10.0,
+    # realism forest tree), report. Idle 2-core machine, default run: data 0.2 s, simulate 1.1 s, pseudotime 5.8 s for
+    # 12 sources; smoke: 0.1 s, 0.3 s, 4.1 s for 8 sources.
+    "data_s": 1.0,
+    "simulate_s": 1.0,
+    "pseudotime_s": 0.5,
     "score_row_s": 0.2,
     "realism_tree_s": 0.01,
     "knockout_tf_s": 2.0,
