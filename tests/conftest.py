@@ -20,16 +20,10 @@ def pytest_addoption(parser):
     parser.addoption("--slow", action="store_true", help="no-op: slow tests run by default (-m 'not slow' skips them)")
     parser.addoption("--docker", action="store_true", help="require docker tests to run (fail instead of skip)")
     parser.addoption("--gpu", action="store_true", help="run GPU tests")
-    parser.addoption("--cluster", action="store_true",
-                     help="run the multi-process Dask cluster end-to-end tests (also BENCH_CLUSTER_TESTS=1)")
 
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
-        if item.get_closest_marker("cluster") and not (config.getoption("--cluster")
-                                               or os.environ.get("BENCH_CLUSTER_TESTS") == "1"):
-            # opt-in until they are measured on an idle machine: two smoke runs each, tens of minutes under load
-            item.add_marker(pytest.mark.skip(reason="cluster end-to-end test: enable with --cluster"))
         if "gpu" in item.keywords and not config.getoption("--gpu"):
             item.add_marker(pytest.mark.skip(reason="GPU test: enable with --gpu"))
 
