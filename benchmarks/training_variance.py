@@ -194,6 +194,11 @@ def main() -> None:
         mdir = work / f"train{s}-scale{args.steps_scale}"
         if (mdir / "model").exists():
             model = GRouNdGAN.load(mdir / "model")
+            # a model put here by hand (e.g. a default bench run's, for training 0) must impose this very GRN
+            same = set(map(tuple, model.edges[["regulator", "target"]].values)) == \
+                set(map(tuple, pos[["regulator", "target"]].values))
+            if not same or model.seed != s:
+                raise SystemExit(f"{mdir / 'model'} imposes another GRN or has seed {model.seed}, not {s}")
             say(f"training {s}: cached model")
         else:
             t = time.perf_counter()
