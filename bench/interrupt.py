@@ -67,12 +67,24 @@ def scratch_dir() -> Path:
 
 def quiet_shutdown() -> None:
     """Silence library logs and warnings while we unwind (Dask complains about the workers we killed): the
-    user gets one line saying how to resume, nothing else."""
+    user gets one line saying how to resume, nothing else.
+
+    Also points file descriptor 2 at /dev/null, keeping the real stderr for our own messages (``sys.stderr``):
+    processes started from now on inherit the null device. Dask's nanny restarts a worker we just killed, and that
+    child prints a traceback (``EOFError`` in ``spawn_main``) when we exit under it."""
     import logging
+    import sys
     import warnings
 
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.flush()
+        real = os.dup(2)
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, 2)
+        os.close(null)
+        sys.stderr = os.fdopen(real, "w", buffering=1)
 
 
 def check() -> None:
@@ -137,11 +149,23 @@ def _kill_once() -> int:
     return len(procs)
 
 
+def _skip_dask_exit_hook() -> None:
+    """Dask closes its live clusters at exit; after an interrupt their workers are already killed, so that close
+    fails with a traceback ("Exception ignored in atexit callback ... Status.running"). Nothing is left to close."""
+    import atexit
+    import sys
+
+    spec = sys.modules.get("distributed.deploy.spec")
+    if spec is not None and hasattr(spec, "close_clusters"):
+        atexit.unregister(spec.close_clusters)
+
+
 def cleanup() -> None:
     """After an interrupt: kill what is left of the process tree. Always: remove this process's scratch folder."""
     global _scratch
     if interrupted():
         kill_descendants()
+        _skip_dask_exit_hook()
     with _scratch_lock:
         if _scratch is not None:
             shutil.rmtree(_scratch, ignore_errors=True)

@@ -188,7 +188,7 @@ def test_paper_protocol_gives_no_method_a_tf_list(smoke_run, tmp_path, monkeypat
     assert len(lb) == 2 * 2 * 2 and sorted(set(lb["replicate"])) == [0, 1]
     assert (lb["status"] == "ok").all() and set(lb["protocol"]) == {"paper"}
     for src in ("real", "groundgan"):
-        assert json.loads((out / "infer" / src / "TfSpy" / "record.json").read_text())["used_tfs"] is False
+        assert json.loads((out / "infer" / src / "tfspy" / "record.json").read_text())["used_tfs"] is False
     # the fast protocol hands it the TF list
     assert main([*args, "--protocol", "fast"]) == 0
     lb = pd.read_parquet(out / "leaderboard.parquet")
