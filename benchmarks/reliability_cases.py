@@ -15,8 +15,10 @@ import textwrap
 import time
 from pathlib import Path
 
-import anndata as ad
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+from conftest import write_counts_h5ad  # noqa: E402  (the reliability tests' writer)
 
 ROOT = Path(tempfile.mkdtemp(prefix="rel-cases-"))
 CACHE = ROOT / "cache"
@@ -59,16 +61,7 @@ def case(label, args, env=None, use="err"):
 
 
 def counts(name, X, genes=None, cells=None, **layers):
-    a = ad.AnnData(np.asarray(X, dtype=np.float32))
-    if genes is not None:
-        a.var_names = genes
-    if cells is not None:
-        a.obs_names = cells
-    for k, v in layers.items():
-        a.layers[k] = v
-    p = ROOT / f"{name}.h5ad"
-    a.write_h5ad(p)
-    return f"h5ad:{p}"
+    return write_counts_h5ad(ROOT, name, X, genes, cells, **layers)
 
 
 def run_all():  # guarded: Dask's spawned workers import this file as __mp_main__

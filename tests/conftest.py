@@ -50,6 +50,23 @@ def data_dir():
     return d
 
 
+def write_counts_h5ad(folder, name, X, genes=None, cells=None, **layers) -> str:
+    """Write ``X`` (cells x genes; optional names and layers) to ``folder/name.h5ad``; returns the ``h5ad:`` spec.
+    Shared by the reliability tests and ``benchmarks/reliability_cases.py``."""
+    import anndata as ad
+
+    a = ad.AnnData(np.asarray(X, dtype=np.float32))
+    if genes is not None:
+        a.var_names = genes
+    if cells is not None:
+        a.obs_names = cells
+    for k, v in layers.items():
+        a.layers[k] = v
+    path = Path(folder) / f"{name}.h5ad"
+    a.write_h5ad(path)
+    return f"h5ad:{path}"
+
+
 def make_counts(n_cells=300, n_genes=60, n_tfs=8, seed=0, density=0.3):
     """Synthetic counts with planted TF->target regulation.
 

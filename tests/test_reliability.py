@@ -9,7 +9,6 @@ run, and what it leaves behind is inspected.
 from __future__ import annotations
 
 import json
-import math
 import os
 import signal
 import subprocess
@@ -27,6 +26,7 @@ import pytest
 from bench.cli import main
 from bench.errors import BenchError
 from conftest import REPO, make_counts
+from conftest import write_counts_h5ad as _h5ad
 
 # ----------------------------------------------------------------------------------------------- helpers
 
@@ -240,19 +240,6 @@ def test_bad_environment(var, value, expect, tmp_path):
     _, err = p.communicate(timeout=300)
     assert p.returncode == 2 and expect in one_line_error(err)
     assert not out.exists()
-
-
-def _h5ad(tmp_path, name, X, genes=None, cells=None, **layers) -> str:
-    a = ad.AnnData(np.asarray(X, dtype=np.float32))
-    if genes is not None:
-        a.var_names = genes
-    if cells is not None:
-        a.obs_names = cells
-    for k, v in layers.items():
-        a.layers[k] = v
-    path = tmp_path / f"{name}.h5ad"
-    a.write_h5ad(path)
-    return f"h5ad:{path}"
 
 
 def bad_data_cases(tmp_path) -> dict:
